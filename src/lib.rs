@@ -1,0 +1,7 @@
+//! `incidents`: a terminal browser for cyber-incident datasets.
+//!
+//! The core (`model`, `load`, `query`) knows nothing of terminals; `app` turns keys into state
+//! changes, `ui` draws state, `tui` owns the terminal, `cli` the command line.
+
+pub mod model;
+pub mod load;

@@ -1,0 +1,268 @@
+//! Reading datasets: format detection, the native, VERIS and STIX loaders, the ATT&CK catalog.
+//! Input files are only ever read.
+
+pub mod attack;
+mod native;
+mod problem;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub use problem::{LoadError, Position, Problem, Text};
+
+use crate::model::{Catalog, Dataset, Incident};
+
+/// The bundled dataset, compiled into the binary.
+pub const BUNDLED_INCIDENTS: &str = include_str!("../../data/incidents.json");
+const BUNDLED_NAME: &str = "data/incidents.json";
+
+/// Input formats; `Auto` looks at each file's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Auto,
+    Native,
+    Veris,
+    Stix,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub format: Format,
+    /// Load the valid records and report the others instead of failing.
+    pub skip_invalid: bool,
+    /// An ATT&CK STIX bundle (or a catalog table) naming the techniques.
+    pub attack: Option<PathBuf>,
+}
+
+/// What a loader made of one file.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub incidents: Vec<(Incident, Position)>,
+    pub problems: Vec<Problem>,
+    /// Records that had problems, by id or position, for the "skipped" list.
+    pub rejected: Vec<String>,
+}
+
+/// Loads the bundled dataset.
+pub fn bundled(opts: &LoadOptions) -> Result<Dataset, LoadError> {
+    let catalog = catalog(opts)?;
+    let mut parsed = Parsed::default();
+    native::parse(BUNDLED_NAME, BUNDLED_INCIDENTS, false, &mut parsed);
+    finish(vec![(BUNDLED_NAME.to_string(), parsed)], catalog, "bundled dataset".into(), opts)
+}
+
+/// Loads files and directories (every `.json`, `.jsonl` and `.ndjson` file inside, sorted).
+pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset, LoadError> {
+    let catalog = catalog(opts)?;
+    let files = expand(paths)?;
+    let mut parsed_files = Vec::with_capacity(files.len());
+    for path in &files {
+        let name = path.display().to_string();
+        let text = read_text(path)?;
+        let mut parsed = Parsed::default();
+        match text {
+            Ok(text) => parse_text(&name, &text, path, opts.format, &mut parsed),
+            Err(p) => parsed.problems.push(p),
+        }
+        parsed_files.push((name, parsed));
+    }
+    let label = match files.as_slice() {
+        [one] => one.file_name().map_or_else(|| one.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        _ => format!("{} files", files.len()),
+    };
+    finish(parsed_files, catalog, label, opts)
+}
+
+/// Parses one file's text in the given or detected format.
+pub fn parse_text(name: &str, text: &str, path: &Path, format: Format, out: &mut Parsed) {
+    let lines = matches!(extension(path).as_deref(), Some("jsonl" | "ndjson"));
+    match format {
+        Format::Native => native::parse(name, text, lines, out),
+        Format::Auto => match detect(text) {
+            Format::Veris | Format::Stix => out.problems.push(Problem {
+                file: name.to_string(),
+                position: None,
+                record: None,
+                field: None,
+                message: format!("this looks like a {} file; only the native format is read so far", format_name(detect(text))),
+            }),
+            _ => native::parse(name, text, lines, out),
+        },
+        Format::Veris | Format::Stix => out.problems.push(Problem {
+            file: name.to_string(),
+            position: None,
+            record: None,
+            field: None,
+            message: format!("{} input is not supported yet; only the native format is read so far", format_name(format)),
+        }),
+    }
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Veris => "VERIS",
+        Format::Stix => "STIX",
+        _ => "native",
+    }
+}
+
+/// Guesses the format from the first keys of a JSON object; arrays and JSON Lines are native.
+pub fn detect(text: &str) -> Format {
+    let head: String = text.chars().take(4096).collect();
+    let trimmed = head.trim_start_matches('\u{feff}').trim_start();
+    if !trimmed.starts_with('{') {
+        return Format::Native;
+    }
+    let has = |key: &str| head.contains(&format!("\"{key}\""));
+    if has("type") && (head.contains("\"bundle\"") || has("spec_version")) && has("objects") {
+        Format::Stix
+    } else if has("schema_version") && (has("incident_id") || has("timeline") || has("action")) {
+        Format::Veris
+    } else {
+        Format::Native
+    }
+}
+
+fn extension(path: &Path) -> Option<String> {
+    path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+/// Reads a file; bytes that are not UTF-8 are a problem at their position, not an I/O error.
+fn read_text(path: &Path) -> Result<Result<String, Problem>, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, &e))?;
+    Ok(String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        let before = String::from_utf8_lossy(&bytes[..valid]);
+        let name = path.display().to_string();
+        Problem {
+            file: name.clone(),
+            position: Some(Text::new(&name, &before).position_at(before.len())),
+            record: None,
+            field: None,
+            message: "the file is not valid UTF-8 text".into(),
+        }
+    }))
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> LoadError {
+    let message = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    };
+    LoadError::Io { path: path.display().to_string(), message }
+}
+
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
+        if meta.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| io_error(path, &e))?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && matches!(extension(p).as_deref(), Some("json" | "jsonl" | "ndjson")))
+                .collect();
+            inside.sort();
+            if inside.is_empty() {
+                return Err(LoadError::Io {
+                    path: path.display().to_string(),
+                    message: "no .json, .jsonl or .ndjson files in this directory".into(),
+                });
+            }
+            files.extend(inside);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn catalog(opts: &LoadOptions) -> Result<Catalog, LoadError> {
+    match &opts.attack {
+        None => attack::parse_table("data/attack-techniques.json", attack::BUNDLED),
+        Some(path) => {
+            let name = path.display().to_string();
+            let text = read_text(path)?.map_err(|p| LoadError::Invalid(vec![p]))?;
+            if text.trim_start().starts_with('[') {
+                attack::parse_table(&name, &text)
+            } else {
+                attack::parse_stix(&name, &text)
+            }
+        }
+    }
+}
+
+/// Merges files: ids unique within a file, prefixed by the file's name when files collide;
+/// every `related` id must name an incident of the dataset.
+fn finish(files: Vec<(String, Parsed)>, catalog: Catalog, label: String, opts: &LoadOptions) -> Result<Dataset, LoadError> {
+    let mut problems = Vec::new();
+    let mut skipped = Vec::new();
+    let mut incidents: Vec<(Incident, String, Position)> = Vec::new();
+    let mut seen: HashMap<String, (usize, Position)> = HashMap::new();
+    for (file_index, (file, parsed)) in files.into_iter().enumerate() {
+        problems.extend(parsed.problems);
+        skipped.extend(parsed.rejected);
+        for (mut incident, position) in parsed.incidents {
+            if let Some(&(first_file, first)) = seen.get(&incident.id) {
+                if first_file == file_index {
+                    problems.push(Problem {
+                        file: file.clone(),
+                        position: Some(position),
+                        record: Some(incident.id.clone()),
+                        field: Some("id".into()),
+                        message: format!("duplicate id: already used by the record at line {}", first.line),
+                    });
+                    skipped.push(incident.id);
+                    continue;
+                }
+                let stem = Path::new(&file).file_stem().map_or(file.clone(), |s| s.to_string_lossy().into_owned());
+                incident.id = format!("{stem}/{}", incident.id);
+                if seen.contains_key(&incident.id) {
+                    problems.push(Problem {
+                        file: file.clone(),
+                        position: Some(position),
+                        record: Some(incident.id.clone()),
+                        field: Some("id".into()),
+                        message: "duplicate id, even after prefixing it with the file name".into(),
+                    });
+                    skipped.push(incident.id);
+                    continue;
+                }
+            }
+            seen.insert(incident.id.clone(), (file_index, position));
+            incidents.push((incident, file.clone(), position));
+        }
+    }
+    for (incident, file, position) in &mut incidents {
+        let mut missing = Vec::new();
+        incident.related.retain(|r| {
+            let ok = seen.contains_key(r);
+            if !ok {
+                missing.push(r.clone());
+            }
+            ok
+        });
+        for r in missing {
+            problems.push(Problem {
+                file: file.clone(),
+                position: Some(*position),
+                record: Some(incident.id.clone()),
+                field: Some("related".into()),
+                message: format!("no incident with id {r:?} in the dataset"),
+            });
+        }
+    }
+    if !problems.is_empty() && !opts.skip_invalid {
+        return Err(LoadError::Invalid(problems));
+    }
+    Ok(Dataset {
+        incidents: incidents.into_iter().map(|(i, _, _)| i).collect(),
+        catalog,
+        label,
+        skipped: problems.iter().map(ToString::to_string).collect(),
+    })
+}

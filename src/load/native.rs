@@ -1,0 +1,400 @@
+//! The native format: a JSON array of incidents, `{"incidents": [...]}`, one incident object, or
+//! JSON Lines. Every field is checked and every problem is reported with its position.
+
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
+
+use super::problem::{Problem, Text};
+use super::Parsed;
+use crate::model::{
+    Actor, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, TechniqueRef, is_attack_id, sanitize,
+};
+
+const FIELDS: &[&str] = &[
+    "id", "victim", "date", "location", "industry", "summary", "description", "loss_usd", "cia", "motives", "ttps",
+    "actors", "sources", "related", "tags",
+];
+
+/// Parses a native dataset file. `lines` forces JSON Lines (from the file extension).
+pub fn parse(file: &str, text: &str, lines: bool, out: &mut Parsed) {
+    let src = Text::new(file, text);
+    let body = text.trim_start_matches('\u{feff}');
+    let first = body.trim_start().chars().next();
+    if lines {
+        return parse_lines(&src, body, out);
+    }
+    match first {
+        None => out.problems.push(src.problem(body, None, None, "empty file: expected a JSON array of incidents")),
+        Some('[') => match serde_json::from_str::<Vec<&RawValue>>(body) {
+            Ok(records) => records.into_iter().for_each(|r| record(&src, r, out)),
+            Err(e) => out.problems.push(syntax(&src, body, &e)),
+        },
+        Some('{') => match serde_json::from_str::<BTreeMap<String, &RawValue>>(body) {
+            Ok(map) if map.len() == 1 && map.contains_key("incidents") => {
+                let list = map["incidents"];
+                match serde_json::from_str::<Vec<&RawValue>>(list.get()) {
+                    Ok(records) => records.into_iter().for_each(|r| record(&src, r, out)),
+                    Err(_) => out.problems.push(src.problem(list.get(), None, Some("incidents"), "expected an array of incidents")),
+                }
+            }
+            Ok(_) => match serde_json::from_str::<&RawValue>(body) {
+                Ok(one) => record(&src, one, out),
+                Err(e) => out.problems.push(syntax(&src, body, &e)),
+            },
+            // More than one value: JSON Lines without the extension.
+            Err(e) if e.classify() == serde_json::error::Category::Syntax && e.to_string().starts_with("trailing characters") => {
+                parse_lines(&src, body, out)
+            }
+            Err(e) => out.problems.push(syntax(&src, body, &e)),
+        },
+        Some(_) => out.problems.push(src.problem(
+            body.trim_start(),
+            None,
+            None,
+            "expected a JSON array of incidents, an object {\"incidents\": [...]}, or JSON Lines",
+        )),
+    }
+}
+
+fn parse_lines(src: &Text, body: &str, out: &mut Parsed) {
+    for line in body.split('\n') {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<&RawValue>(trimmed) {
+            Ok(r) => record(src, r, out),
+            Err(e) => out.problems.push(syntax(src, trimmed, &e)),
+        }
+    }
+}
+
+/// A syntax error at serde's position inside `part`, translated to the whole file.
+fn syntax(src: &Text, part: &str, e: &serde_json::Error) -> Problem {
+    let base = src.position_of(part);
+    let (line, col) = (e.line().max(1), e.column().max(1));
+    let position = if line == 1 {
+        super::problem::Position { line: base.line, col: base.col + col - 1 }
+    } else {
+        super::problem::Position { line: base.line + line - 1, col }
+    };
+    let message = e.to_string();
+    // serde appends " at line L column C"; the position is already in front.
+    let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
+    Problem {
+        file: src.file.to_string(),
+        position: Some(position),
+        record: None,
+        field: None,
+        message: format!("invalid JSON: {message}"),
+    }
+}
+
+type Map<'a> = BTreeMap<String, &'a RawValue>;
+
+/// Reads the fields of one record, collecting every problem instead of stopping at the first.
+struct Fields<'s, 'a> {
+    src: &'s Text<'s>,
+    id: Option<String>,
+    problems: Vec<Problem>,
+    _raw: std::marker::PhantomData<&'a ()>,
+}
+
+impl<'s, 'a> Fields<'s, 'a> {
+    fn problem(&mut self, at: &str, field: &str, message: impl Into<String>) {
+        let p = self.src.problem(at, self.id.as_deref(), Some(field), message);
+        self.problems.push(p);
+    }
+
+    fn object(&mut self, raw: &'a RawValue, path: &str, allowed: &[&str]) -> Option<Map<'a>> {
+        let Ok(map) = serde_json::from_str::<Map<'a>>(raw.get()) else {
+            self.problem(raw.get(), path, format!("expected an object, found {}", kind(raw)));
+            return None;
+        };
+        for (key, value) in &map {
+            if !allowed.contains(&key.as_str()) {
+                let at = field_key(raw.get(), key, value);
+                self.problem(at, &join(path, key), format!("unknown field {key:?}, expected one of: {}", allowed.join(", ")));
+            }
+        }
+        Some(map)
+    }
+
+    fn string(&mut self, map: &Map<'a>, owner: &'a RawValue, path: &str, key: &str, required: bool) -> Option<String> {
+        let p = join(path, key);
+        match present(map, key) {
+            None if required => {
+                self.problem(owner.get(), &p, "missing required field");
+                None
+            }
+            None => None,
+            Some(raw) => match serde_json::from_str::<String>(raw.get()) {
+                Ok(s) => {
+                    let s = sanitize(&s);
+                    if required && s.trim().is_empty() {
+                        self.problem(raw.get(), &p, "must not be empty");
+                        None
+                    } else {
+                        Some(s)
+                    }
+                }
+                Err(_) => {
+                    self.problem(raw.get(), &p, format!("expected a string, found {}", kind(raw)));
+                    None
+                }
+            },
+        }
+    }
+
+    fn array(&mut self, map: &Map<'a>, path: &str, key: &str) -> Vec<&'a RawValue> {
+        let Some(raw) = present(map, key) else { return Vec::new() };
+        match serde_json::from_str::<Vec<&'a RawValue>>(raw.get()) {
+            Ok(v) => v,
+            Err(_) => {
+                self.problem(raw.get(), &join(path, key), format!("expected an array, found {}", kind(raw)));
+                Vec::new()
+            }
+        }
+    }
+
+    fn strings(&mut self, map: &Map<'a>, key: &str) -> Vec<(String, &'a RawValue)> {
+        let mut out = Vec::new();
+        for (i, raw) in self.array(map, "", key).into_iter().enumerate() {
+            match serde_json::from_str::<String>(raw.get()) {
+                Ok(s) if !s.trim().is_empty() => out.push((sanitize(&s), raw)),
+                Ok(_) => self.problem(raw.get(), &format!("{key}[{i}]"), "must not be empty"),
+                Err(_) => self.problem(raw.get(), &format!("{key}[{i}]"), format!("expected a string, found {}", kind(raw))),
+            }
+        }
+        out
+    }
+
+    fn date(&mut self, raw: &'a RawValue, path: &str, value: &str) -> Option<PartialDate> {
+        match PartialDate::parse(value) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.problem(raw.get(), path, e);
+                None
+            }
+        }
+    }
+
+    fn cia(&mut self, raw: &'a RawValue) -> Option<Cia> {
+        let map = self.object(raw, "cia", &["confidentiality", "integrity", "availability", "note"])?;
+        let mut impact = |key: &str| -> Option<Impact> {
+            let p = format!("cia.{key}");
+            let value = self.string(&map, raw, "cia", key, true)?;
+            let found = Impact::parse(&value);
+            if found.is_none() {
+                self.problem(map[key].get(), &p, format!("unknown value {value:?}, expected affected, not-affected or unknown"));
+            }
+            found
+        };
+        let (c, i, a) = (impact("confidentiality"), impact("integrity"), impact("availability"));
+        let note = self.string(&map, raw, "cia", "note", false);
+        Some(Cia { confidentiality: c?, integrity: i?, availability: a?, note })
+    }
+
+    fn ttp(&mut self, raw: &'a RawValue, path: &str) -> Option<TechniqueRef> {
+        if let Ok(id) = serde_json::from_str::<String>(raw.get()) {
+            return self.attack_id(raw, path, id).map(|id| TechniqueRef::Attack { id, note: None });
+        }
+        let map = self.object(raw, path, &["id", "name", "framework", "note"])?;
+        let note = self.string(&map, raw, path, "note", false);
+        match (present(&map, "id"), present(&map, "name")) {
+            (Some(_), _) => {
+                let id = self.string(&map, raw, path, "id", true)?;
+                if present(&map, "framework").is_some() || present(&map, "name").is_some() {
+                    self.problem(raw.get(), path, "give either an ATT&CK \"id\", or a \"name\" with its \"framework\", not both");
+                    return None;
+                }
+                let id = self.attack_id(map["id"], &format!("{path}.id"), id)?;
+                Some(TechniqueRef::Attack { id, note })
+            }
+            (None, Some(_)) => {
+                let name = self.string(&map, raw, path, "name", true)?;
+                let framework = self.string(&map, raw, path, "framework", false);
+                Some(TechniqueRef::Other { name, framework, note })
+            }
+            (None, None) => {
+                self.problem(raw.get(), path, "expected an ATT&CK \"id\" (T1566.001) or a \"name\"");
+                None
+            }
+        }
+    }
+
+    fn attack_id(&mut self, raw: &'a RawValue, path: &str, id: String) -> Option<String> {
+        if is_attack_id(&id) {
+            Some(id)
+        } else {
+            self.problem(raw.get(), path, format!("invalid ATT&CK technique id {id:?}: expected T1234 or T1234.001"));
+            None
+        }
+    }
+
+    fn actor(&mut self, raw: &'a RawValue, path: &str) -> Option<Actor> {
+        let map = self.object(raw, path, &["name", "type", "location", "aliases"])?;
+        let name = self.string(&map, raw, path, "name", true);
+        let actor_type = self.string(&map, raw, path, "type", true).and_then(|t| {
+            let found = ActorType::parse(&t);
+            if found.is_none() {
+                let all: Vec<_> = ActorType::ALL.iter().map(|t| t.as_str()).collect();
+                self.problem(map["type"].get(), &format!("{path}.type"), format!("unknown actor type {t:?}, expected one of: {}", all.join(", ")));
+            }
+            found
+        });
+        let location = self.string(&map, raw, path, "location", false);
+        let mut aliases = Vec::new();
+        for (i, a) in self.array(&map, path, "aliases").into_iter().enumerate() {
+            match serde_json::from_str::<String>(a.get()) {
+                Ok(s) => aliases.push(sanitize(&s)),
+                Err(_) => self.problem(a.get(), &format!("{path}.aliases[{i}]"), format!("expected a string, found {}", kind(a))),
+            }
+        }
+        Some(Actor { name: name?, kind: actor_type?, location, aliases })
+    }
+
+    fn source(&mut self, raw: &'a RawValue, path: &str) -> Option<Source> {
+        let map = self.object(raw, path, &["title", "publisher", "url", "date"])?;
+        let title = self.string(&map, raw, path, "title", false);
+        let publisher = self.string(&map, raw, path, "publisher", false);
+        let url = self.string(&map, raw, path, "url", false);
+        let date = match self.string(&map, raw, path, "date", false) {
+            Some(d) => Some(self.date(map["date"], &format!("{path}.date"), &d)?),
+            None => None,
+        };
+        if title.is_none() && url.is_none() {
+            self.problem(raw.get(), path, "a source needs at least a \"title\" or a \"url\"");
+            return None;
+        }
+        Some(Source { title, publisher, url, date })
+    }
+}
+
+/// Converts one record, or reports why it cannot be.
+fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
+    let mut f = Fields { src, id: None, problems: Vec::new(), _raw: std::marker::PhantomData };
+    let Some(map) = f.object(raw, "", FIELDS) else {
+        out.problems.append(&mut f.problems);
+        return;
+    };
+    // The id first, so every later problem can name the record.
+    let id = f.string(&map, raw, "", "id", true);
+    f.id = id.clone();
+    let victim = f.string(&map, raw, "", "victim", true);
+    let date = f.string(&map, raw, "", "date", true).and_then(|d| f.date(map["date"], "date", &d));
+    let location = f.string(&map, raw, "", "location", false);
+    let industry = f.string(&map, raw, "", "industry", false);
+    let summary = f.string(&map, raw, "", "summary", true);
+    let description = f.string(&map, raw, "", "description", false);
+    let loss_usd = present(&map, "loss_usd").and_then(|r| match serde_json::from_str::<u64>(r.get()) {
+        Ok(n) => Some(n),
+        Err(_) => {
+            f.problem(r.get(), "loss_usd", format!("expected a whole number of US dollars, found {}", kind_or_value(r)));
+            None
+        }
+    });
+    let cia = present(&map, "cia").and_then(|r| f.cia(r));
+    let mut motives = Vec::new();
+    for (m, r) in f.strings(&map, "motives") {
+        match Motive::parse(&m) {
+            Some(m) if !motives.contains(&m) => motives.push(m),
+            Some(_) => {}
+            None => {
+                let all: Vec<_> = Motive::ALL.iter().map(|m| m.as_str()).collect();
+                let i = motives.len();
+                f.problem(r.get(), &format!("motives[{i}]"), format!("unknown motive {m:?}, expected one of: {}", all.join(", ")));
+            }
+        }
+    }
+    let ttps: Vec<_> = f
+        .array(&map, "", "ttps")
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, r)| f.ttp(r, &format!("ttps[{i}]")))
+        .collect();
+    let actors: Vec<_> = f
+        .array(&map, "", "actors")
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, r)| f.actor(r, &format!("actors[{i}]")))
+        .collect();
+    let sources: Vec<_> = f
+        .array(&map, "", "sources")
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, r)| f.source(r, &format!("sources[{i}]")))
+        .collect();
+    let related: Vec<_> = f.strings(&map, "related").into_iter().map(|(s, _)| s).collect();
+    let tags: Vec<_> = f.strings(&map, "tags").into_iter().map(|(s, _)| s).collect();
+
+    if !f.problems.is_empty() {
+        out.problems.append(&mut f.problems);
+        out.rejected.push(id.unwrap_or_else(|| format!("record at {}:{}", src.file, pos_str(src, raw))));
+        return;
+    }
+    let (Some(id), Some(victim), Some(date), Some(summary)) = (id, victim, date, summary) else {
+        return;
+    };
+    let position = src.position_of(raw.get());
+    out.incidents.push((
+        Incident {
+            id,
+            victim,
+            date,
+            location,
+            industry,
+            summary,
+            description,
+            loss_usd,
+            cia,
+            motives,
+            ttps,
+            actors,
+            sources,
+            related,
+            tags,
+        },
+        position,
+    ));
+}
+
+fn pos_str(src: &Text, raw: &RawValue) -> String {
+    let p = src.position_of(raw.get());
+    format!("{}:{}", p.line, p.col)
+}
+
+/// A field that is there and not `null` (null reads as absent).
+fn present<'a>(map: &Map<'a>, key: &str) -> Option<&'a RawValue> {
+    map.get(key).copied().filter(|r| r.get() != "null")
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+/// Where a key is written inside its object's text, so unknown fields point at the key itself.
+fn field_key<'t>(object: &'t str, key: &str, value: &RawValue) -> &'t str {
+    let value_at = (value.get().as_ptr() as usize).saturating_sub(object.as_ptr() as usize);
+    let quoted = format!("\"{key}\"");
+    object[..value_at.min(object.len())].rfind(&quoted).map_or(object, |i| &object[i..])
+}
+
+fn kind(raw: &RawValue) -> &'static str {
+    match raw.get().as_bytes().first() {
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        Some(b'{') => "an object",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
+fn kind_or_value(raw: &RawValue) -> String {
+    match kind(raw) {
+        "a number" => raw.get().to_string(),
+        k => k.to_string(),
+    }
+}

@@ -1,0 +1,130 @@
+//! Load errors that say where: file, line and column, record and field.
+
+use std::fmt;
+
+/// A position in a file, 1-based; column counted in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Position {
+    pub line: usize,
+    pub col: usize,
+}
+
+/// Finds positions of sub-slices of a file's text.
+pub struct Text<'a> {
+    pub file: &'a str,
+    pub text: &'a str,
+}
+
+impl<'a> Text<'a> {
+    pub fn new(file: &'a str, text: &'a str) -> Self {
+        Self { file, text }
+    }
+
+    /// The position where `part` (a slice of this text) begins.
+    pub fn position_of(&self, part: &str) -> Position {
+        let start = self.text.as_ptr() as usize;
+        let at = part.as_ptr() as usize;
+        let offset = at.saturating_sub(start).min(self.text.len());
+        self.position_at(offset)
+    }
+
+    /// The position of a byte offset.
+    pub fn position_at(&self, offset: usize) -> Position {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &self.text[..offset];
+        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() + 1;
+        Position { line, col }
+    }
+
+    /// A problem at a slice of this text.
+    pub fn problem(&self, part: &str, record: Option<&str>, field: Option<&str>, message: impl Into<String>) -> Problem {
+        Problem {
+            file: self.file.to_string(),
+            position: Some(self.position_of(part)),
+            record: record.map(str::to_string),
+            field: field.map(str::to_string),
+            message: message.into(),
+        }
+    }
+}
+
+/// One thing wrong with an input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub position: Option<Position>,
+    /// The id of the record, when it has one.
+    pub record: Option<String>,
+    /// The field, as a path: `actors[0].type`.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(p) = self.position {
+            write!(f, ":{}:{}", p.line, p.col)?;
+        }
+        write!(f, ": ")?;
+        match (&self.record, &self.field) {
+            (Some(r), Some(fl)) => write!(f, "record {r:?}, field {fl}: ")?,
+            (Some(r), None) => write!(f, "record {r:?}: ")?,
+            (None, Some(fl)) => write!(f, "field {fl}: ")?,
+            (None, None) => {}
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+/// Why a dataset could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A file could not be read: exit code 2.
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    /// The data is invalid: every problem found, exit code 1.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+}
+
+impl LoadError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            LoadError::Io { .. } => 2,
+            LoadError::Invalid(_) => 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_lines_and_characters() {
+        let src = "[\n  {\"é\": 1,\n   \"x\": 2}]";
+        let t = Text::new("f.json", src);
+        let at = src.find("\"x\"").unwrap();
+        assert_eq!(t.position_at(at), Position { line: 3, col: 4 });
+        let e = src.find('1').unwrap();
+        assert_eq!(t.position_of(&src[e..]), Position { line: 2, col: 9 });
+    }
+
+    #[test]
+    fn problems_read_file_line_col_record_field() {
+        let p = Problem {
+            file: "a.json".into(),
+            position: Some(Position { line: 3, col: 5 }),
+            record: Some("x-1".into()),
+            field: Some("date".into()),
+            message: "bad".into(),
+        };
+        assert_eq!(p.to_string(), "a.json:3:5: record \"x-1\", field date: bad");
+    }
+}

@@ -1,0 +1,267 @@
+//! The incident record and its parts, independent of any file format or screen.
+
+mod date;
+mod technique;
+mod text;
+
+pub use date::PartialDate;
+pub use technique::{Catalog, Technique, TechniqueRef, is_attack_id, tactic_name};
+pub use text::sanitize;
+
+use serde::Serialize;
+
+/// One cyber incident, as the native format describes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Incident {
+    pub id: String,
+    pub victim: String,
+    #[serde(serialize_with = "serialize_date")]
+    pub date: PartialDate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss_usd: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cia: Option<Cia>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub motives: Vec<Motive>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ttps: Vec<TechniqueRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub actors: Vec<Actor>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+fn serialize_date<S: serde::Serializer>(d: &PartialDate, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(d)
+}
+
+impl Incident {
+    /// The actor shown in the list: the first one named.
+    pub fn first_actor(&self) -> Option<&Actor> {
+        self.actors.first()
+    }
+}
+
+/// Confidentiality, integrity and availability: what the incident touched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cia {
+    pub confidentiality: Impact,
+    pub integrity: Impact,
+    pub availability: Impact,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Impact {
+    Affected,
+    NotAffected,
+    Unknown,
+}
+
+impl Impact {
+    pub const ALL: [Impact; 3] = [Impact::Affected, Impact::NotAffected, Impact::Unknown];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Impact::Affected => "affected",
+            Impact::NotAffected => "not-affected",
+            Impact::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|i| i.as_str() == s)
+    }
+}
+
+/// Why the actor acted: the VERIS actor motives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Motive {
+    Financial,
+    Espionage,
+    Ideology,
+    Grudge,
+    Fun,
+    Convenience,
+    Fear,
+    Secondary,
+    Other,
+    Unknown,
+}
+
+impl Motive {
+    pub const ALL: [Motive; 10] = [
+        Motive::Financial,
+        Motive::Espionage,
+        Motive::Ideology,
+        Motive::Grudge,
+        Motive::Fun,
+        Motive::Convenience,
+        Motive::Fear,
+        Motive::Secondary,
+        Motive::Other,
+        Motive::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Motive::Financial => "financial",
+            Motive::Espionage => "espionage",
+            Motive::Ideology => "ideology",
+            Motive::Grudge => "grudge",
+            Motive::Fun => "fun",
+            Motive::Convenience => "convenience",
+            Motive::Fear => "fear",
+            Motive::Secondary => "secondary",
+            Motive::Other => "other",
+            Motive::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// What the motive means, in the words of the VERIS definitions.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Motive::Financial => "Financial or personal gain",
+            Motive::Espionage => "Espionage or competitive advantage",
+            Motive::Ideology => "Ideology or protest",
+            Motive::Grudge => "Grudge or personal offense",
+            Motive::Fun => "Fun, curiosity or pride",
+            Motive::Convenience => "Convenience or expediency",
+            Motive::Fear => "Fear or duress",
+            Motive::Secondary => "Helping another attack (a means to another end)",
+            Motive::Other => "Another motive than those listed",
+            Motive::Unknown => "Motive not known",
+        }
+    }
+}
+
+/// Who did it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Actor {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ActorType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActorType {
+    NationState,
+    StateAffiliated,
+    OrganizedCrime,
+    Hacktivist,
+    Insider,
+    Unaffiliated,
+    Unknown,
+}
+
+impl ActorType {
+    pub const ALL: [ActorType; 7] = [
+        ActorType::NationState,
+        ActorType::StateAffiliated,
+        ActorType::OrganizedCrime,
+        ActorType::Hacktivist,
+        ActorType::Insider,
+        ActorType::Unaffiliated,
+        ActorType::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorType::NationState => "nation-state",
+            ActorType::StateAffiliated => "state-affiliated",
+            ActorType::OrganizedCrime => "organized-crime",
+            ActorType::Hacktivist => "hacktivist",
+            ActorType::Insider => "insider",
+            ActorType::Unaffiliated => "unaffiliated",
+            ActorType::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// Where the facts come from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Source {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_opt_date")]
+    pub date: Option<PartialDate>,
+}
+
+fn serialize_opt_date<S: serde::Serializer>(d: &Option<PartialDate>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.collect_str(d),
+        None => s.serialize_none(),
+    }
+}
+
+/// A loaded dataset: the incidents, the technique catalog to name their TTPs, and where they came from.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    pub incidents: Vec<Incident>,
+    pub catalog: Catalog,
+    /// Shown in the title bar: "bundled dataset" or the file names.
+    pub label: String,
+    /// Records left out under `--skip-invalid`, one line each.
+    pub skipped: Vec<String>,
+}
+
+impl Dataset {
+    pub fn find(&self, id: &str) -> Option<usize> {
+        self.incidents.iter().position(|i| i.id == id)
+    }
+
+    /// Other incidents that name an actor of the same name or alias, in dataset order.
+    pub fn incidents_of_actor(&self, actor: &Actor, except: usize) -> Vec<usize> {
+        let names: Vec<String> = std::iter::once(&actor.name)
+            .chain(&actor.aliases)
+            .map(|n| n.to_lowercase())
+            .collect();
+        if actor.kind == ActorType::Unknown && actor.name.eq_ignore_ascii_case("unknown") {
+            return Vec::new();
+        }
+        self.incidents
+            .iter()
+            .enumerate()
+            .filter(|(i, inc)| {
+                *i != except
+                    && inc.actors.iter().any(|a| {
+                        std::iter::once(&a.name)
+                            .chain(&a.aliases)
+                            .any(|n| names.contains(&n.to_lowercase()))
+                    })
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
