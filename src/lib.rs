@@ -3,5 +3,10 @@
 //! The core (`model`, `load`, `query`) knows nothing of terminals; `app` turns keys into state
 //! changes, `ui` draws state, `tui` owns the terminal, `cli` the command line.
 
-pub mod model;
+pub mod app;
+pub mod cli;
 pub mod load;
+pub mod model;
+pub mod query;
+pub mod tui;
+pub mod ui;

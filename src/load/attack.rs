@@ -12,7 +12,7 @@ pub const BUNDLED: &str = include_str!("../../data/attack-techniques.json");
 pub fn parse_table(file: &str, text: &str) -> Result<Catalog, LoadError> {
     serde_json::from_str::<Vec<Technique>>(text)
         .map(Catalog::new)
-        .map_err(|e| LoadError::Invalid(vec![json_problem(file, text, &e)]))
+        .map_err(|e| LoadError::Invalid(vec![json_problem(file, &e)]))
 }
 
 #[derive(Deserialize)]
@@ -61,7 +61,7 @@ pub fn attack_external_id<'a>(refs: impl IntoIterator<Item = (&'a str, Option<&'
 
 /// Reads the active (not revoked, not deprecated) techniques of an ATT&CK STIX 2.0/2.1 bundle.
 pub fn parse_stix(file: &str, text: &str) -> Result<Catalog, LoadError> {
-    let bundle: Bundle = serde_json::from_str(text).map_err(|e| LoadError::Invalid(vec![json_problem(file, text, &e)]))?;
+    let bundle: Bundle = serde_json::from_str(text).map_err(|e| LoadError::Invalid(vec![json_problem(file, &e)]))?;
     if bundle.kind != "bundle" {
         return Err(LoadError::Invalid(vec![Problem {
             file: file.to_string(),
@@ -76,8 +76,10 @@ pub fn parse_stix(file: &str, text: &str) -> Result<Catalog, LoadError> {
         .into_iter()
         .filter(|o| o.kind == "attack-pattern" && !o.revoked && !o.x_mitre_deprecated)
         .filter_map(|o| {
-            let id = attack_external_id(o.external_references.iter().map(|r| (r.source_name.as_str(), r.external_id.as_deref())))?
-                .to_string();
+            let id = attack_external_id(
+                o.external_references.iter().map(|r| (r.source_name.as_str(), r.external_id.as_deref())),
+            )?
+            .to_string();
             let tactics = o
                 .kill_chain_phases
                 .into_iter()
@@ -89,10 +91,9 @@ pub fn parse_stix(file: &str, text: &str) -> Result<Catalog, LoadError> {
     Ok(Catalog::new(techniques))
 }
 
-fn json_problem(file: &str, text: &str, e: &serde_json::Error) -> Problem {
+fn json_problem(file: &str, e: &serde_json::Error) -> Problem {
     let message = e.to_string();
     let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m).to_string();
-    let _ = text;
     Problem {
         file: file.to_string(),
         position: Some(super::problem::Position { line: e.line().max(1), col: e.column().max(1) }),

@@ -85,7 +85,10 @@ pub fn parse_text(name: &str, text: &str, path: &Path, format: Format, out: &mut
                 position: None,
                 record: None,
                 field: None,
-                message: format!("this looks like a {} file; only the native format is read so far", format_name(detect(text))),
+                message: format!(
+                    "this looks like a {} file; only the native format is read so far",
+                    format_name(detect(text))
+                ),
             }),
             _ => native::parse(name, text, lines, out),
         },
@@ -94,7 +97,10 @@ pub fn parse_text(name: &str, text: &str, path: &Path, format: Format, out: &mut
             position: None,
             record: None,
             field: None,
-            message: format!("{} input is not supported yet; only the native format is read so far", format_name(format)),
+            message: format!(
+                "{} input is not supported yet; only the native format is read so far",
+                format_name(format)
+            ),
         }),
     }
 }
@@ -198,7 +204,12 @@ fn catalog(opts: &LoadOptions) -> Result<Catalog, LoadError> {
 
 /// Merges files: ids unique within a file, prefixed by the file's name when files collide;
 /// every `related` id must name an incident of the dataset.
-fn finish(files: Vec<(String, Parsed)>, catalog: Catalog, label: String, opts: &LoadOptions) -> Result<Dataset, LoadError> {
+fn finish(
+    files: Vec<(String, Parsed)>,
+    catalog: Catalog,
+    label: String,
+    opts: &LoadOptions,
+) -> Result<Dataset, LoadError> {
     let mut problems = Vec::new();
     let mut skipped = Vec::new();
     let mut incidents: Vec<(Incident, String, Position)> = Vec::new();

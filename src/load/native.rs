@@ -5,15 +5,28 @@ use std::collections::BTreeMap;
 
 use serde_json::value::RawValue;
 
-use super::problem::{Problem, Text};
 use super::Parsed;
+use super::problem::{Problem, Text};
 use crate::model::{
     Actor, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, TechniqueRef, is_attack_id, sanitize,
 };
 
 const FIELDS: &[&str] = &[
-    "id", "victim", "date", "location", "industry", "summary", "description", "loss_usd", "cia", "motives", "ttps",
-    "actors", "sources", "related", "tags",
+    "id",
+    "victim",
+    "date",
+    "location",
+    "industry",
+    "summary",
+    "description",
+    "loss_usd",
+    "cia",
+    "motives",
+    "ttps",
+    "actors",
+    "sources",
+    "related",
+    "tags",
 ];
 
 /// Parses a native dataset file. `lines` forces JSON Lines (from the file extension).
@@ -35,7 +48,12 @@ pub fn parse(file: &str, text: &str, lines: bool, out: &mut Parsed) {
                 let list = map["incidents"];
                 match serde_json::from_str::<Vec<&RawValue>>(list.get()) {
                     Ok(records) => records.into_iter().for_each(|r| record(&src, r, out)),
-                    Err(_) => out.problems.push(src.problem(list.get(), None, Some("incidents"), "expected an array of incidents")),
+                    Err(_) => out.problems.push(src.problem(
+                        list.get(),
+                        None,
+                        Some("incidents"),
+                        "expected an array of incidents",
+                    )),
                 }
             }
             Ok(_) => match serde_json::from_str::<&RawValue>(body) {
@@ -43,7 +61,10 @@ pub fn parse(file: &str, text: &str, lines: bool, out: &mut Parsed) {
                 Err(e) => out.problems.push(syntax(&src, body, &e)),
             },
             // More than one value: JSON Lines without the extension.
-            Err(e) if e.classify() == serde_json::error::Category::Syntax && e.to_string().starts_with("trailing characters") => {
+            Err(e)
+                if e.classify() == serde_json::error::Category::Syntax
+                    && e.to_string().starts_with("trailing characters") =>
+            {
                 parse_lines(&src, body, out)
             }
             Err(e) => out.problems.push(syntax(&src, body, &e)),
@@ -115,7 +136,11 @@ impl<'s, 'a> Fields<'s, 'a> {
         for (key, value) in &map {
             if !allowed.contains(&key.as_str()) {
                 let at = field_key(raw.get(), key, value);
-                self.problem(at, &join(path, key), format!("unknown field {key:?}, expected one of: {}", allowed.join(", ")));
+                self.problem(
+                    at,
+                    &join(path, key),
+                    format!("unknown field {key:?}, expected one of: {}", allowed.join(", ")),
+                );
             }
         }
         Some(map)
@@ -164,7 +189,9 @@ impl<'s, 'a> Fields<'s, 'a> {
             match serde_json::from_str::<String>(raw.get()) {
                 Ok(s) if !s.trim().is_empty() => out.push((sanitize(&s), raw)),
                 Ok(_) => self.problem(raw.get(), &format!("{key}[{i}]"), "must not be empty"),
-                Err(_) => self.problem(raw.get(), &format!("{key}[{i}]"), format!("expected a string, found {}", kind(raw))),
+                Err(_) => {
+                    self.problem(raw.get(), &format!("{key}[{i}]"), format!("expected a string, found {}", kind(raw)))
+                }
             }
         }
         out
@@ -187,7 +214,11 @@ impl<'s, 'a> Fields<'s, 'a> {
             let value = self.string(&map, raw, "cia", key, true)?;
             let found = Impact::parse(&value);
             if found.is_none() {
-                self.problem(map[key].get(), &p, format!("unknown value {value:?}, expected affected, not-affected or unknown"));
+                self.problem(
+                    map[key].get(),
+                    &p,
+                    format!("unknown value {value:?}, expected affected, not-affected or unknown"),
+                );
             }
             found
         };
@@ -206,7 +237,11 @@ impl<'s, 'a> Fields<'s, 'a> {
             (Some(_), _) => {
                 let id = self.string(&map, raw, path, "id", true)?;
                 if present(&map, "framework").is_some() || present(&map, "name").is_some() {
-                    self.problem(raw.get(), path, "give either an ATT&CK \"id\", or a \"name\" with its \"framework\", not both");
+                    self.problem(
+                        raw.get(),
+                        path,
+                        "give either an ATT&CK \"id\", or a \"name\" with its \"framework\", not both",
+                    );
                     return None;
                 }
                 let id = self.attack_id(map["id"], &format!("{path}.id"), id)?;
@@ -240,7 +275,11 @@ impl<'s, 'a> Fields<'s, 'a> {
             let found = ActorType::parse(&t);
             if found.is_none() {
                 let all: Vec<_> = ActorType::ALL.iter().map(|t| t.as_str()).collect();
-                self.problem(map["type"].get(), &format!("{path}.type"), format!("unknown actor type {t:?}, expected one of: {}", all.join(", ")));
+                self.problem(
+                    map["type"].get(),
+                    &format!("{path}.type"),
+                    format!("unknown actor type {t:?}, expected one of: {}", all.join(", ")),
+                );
             }
             found
         });
@@ -249,7 +288,11 @@ impl<'s, 'a> Fields<'s, 'a> {
         for (i, a) in self.array(&map, path, "aliases").into_iter().enumerate() {
             match serde_json::from_str::<String>(a.get()) {
                 Ok(s) => aliases.push(sanitize(&s)),
-                Err(_) => self.problem(a.get(), &format!("{path}.aliases[{i}]"), format!("expected a string, found {}", kind(a))),
+                Err(_) => self.problem(
+                    a.get(),
+                    &format!("{path}.aliases[{i}]"),
+                    format!("expected a string, found {}", kind(a)),
+                ),
             }
         }
         Some(Actor { name: name?, kind: actor_type?, location, aliases })
@@ -291,7 +334,11 @@ fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
     let loss_usd = present(&map, "loss_usd").and_then(|r| match serde_json::from_str::<u64>(r.get()) {
         Ok(n) => Some(n),
         Err(_) => {
-            f.problem(r.get(), "loss_usd", format!("expected a whole number of US dollars, found {}", kind_or_value(r)));
+            f.problem(
+                r.get(),
+                "loss_usd",
+                format!("expected a whole number of US dollars, found {}", kind_or_value(r)),
+            );
             None
         }
     });
@@ -304,7 +351,11 @@ fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
             None => {
                 let all: Vec<_> = Motive::ALL.iter().map(|m| m.as_str()).collect();
                 let i = motives.len();
-                f.problem(r.get(), &format!("motives[{i}]"), format!("unknown motive {m:?}, expected one of: {}", all.join(", ")));
+                f.problem(
+                    r.get(),
+                    &format!("motives[{i}]"),
+                    format!("unknown motive {m:?}, expected one of: {}", all.join(", ")),
+                );
             }
         }
     }

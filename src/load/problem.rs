@@ -42,7 +42,13 @@ impl<'a> Text<'a> {
     }
 
     /// A problem at a slice of this text.
-    pub fn problem(&self, part: &str, record: Option<&str>, field: Option<&str>, message: impl Into<String>) -> Problem {
+    pub fn problem(
+        &self,
+        part: &str,
+        record: Option<&str>,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) -> Problem {
         Problem {
             file: self.file.to_string(),
             position: Some(self.position_of(part)),

@@ -2,9 +2,7 @@
 
 use std::fmt;
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// A calendar date that may lack its month or day. Ordering puts a bare year before any month of
 /// that year, so sorting by date is stable and never invents precision.
@@ -47,10 +45,7 @@ impl PartialDate {
             (Some(m), Some(d)) if digits(d, 2) => {
                 let d: u8 = d.parse().unwrap_or(0);
                 if d == 0 || d > days_in_month(year, m) {
-                    return Err(format!(
-                        "invalid date {s:?}: {} {year} has no day {d}",
-                        MONTHS[m as usize - 1]
-                    ));
+                    return Err(format!("invalid date {s:?}: {} {year} has no day {d}", MONTHS[m as usize - 1]));
                 }
                 Some(d)
             }
@@ -93,7 +88,7 @@ impl fmt::Display for PartialDate {
 
 fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -115,7 +110,18 @@ mod tests {
 
     #[test]
     fn rejects_impossible_and_malformed_dates() {
-        for bad in ["", "23", "2023-7", "2023-13", "2023-02-29", "2023-04-31", "2023/07/01", "2023-07-22-1", "July 2023", "2023-00"] {
+        for bad in [
+            "",
+            "23",
+            "2023-7",
+            "2023-13",
+            "2023-02-29",
+            "2023-04-31",
+            "2023/07/01",
+            "2023-07-22-1",
+            "July 2023",
+            "2023-00",
+        ] {
             assert!(PartialDate::parse(bad).is_err(), "{bad} should be rejected");
         }
         assert!(PartialDate::parse("2024-02-29").is_ok());

@@ -243,10 +243,7 @@ impl Dataset {
 
     /// Other incidents that name an actor of the same name or alias, in dataset order.
     pub fn incidents_of_actor(&self, actor: &Actor, except: usize) -> Vec<usize> {
-        let names: Vec<String> = std::iter::once(&actor.name)
-            .chain(&actor.aliases)
-            .map(|n| n.to_lowercase())
-            .collect();
+        let names: Vec<String> = std::iter::once(&actor.name).chain(&actor.aliases).map(|n| n.to_lowercase()).collect();
         if actor.kind == ActorType::Unknown && actor.name.eq_ignore_ascii_case("unknown") {
             return Vec::new();
         }
@@ -255,13 +252,56 @@ impl Dataset {
             .enumerate()
             .filter(|(i, inc)| {
                 *i != except
-                    && inc.actors.iter().any(|a| {
-                        std::iter::once(&a.name)
-                            .chain(&a.aliases)
-                            .any(|n| names.contains(&n.to_lowercase()))
-                    })
+                    && inc
+                        .actors
+                        .iter()
+                        .any(|a| std::iter::once(&a.name).chain(&a.aliases).any(|n| names.contains(&n.to_lowercase())))
             })
             .map(|(i, _)| i)
             .collect()
+    }
+}
+
+/// A loss as analysts say it: `$37.3M`, `$1.5B`, `$850K`, `$9,500`.
+pub fn format_usd(n: u64) -> String {
+    let scaled = |div: f64, unit: &str| {
+        let v = n as f64 / div;
+        let s = if v >= 100.0 { format!("{v:.0}") } else { format!("{v:.1}") };
+        format!("${}{unit}", s.trim_end_matches(".0"))
+    };
+    match n {
+        1_000_000_000.. => scaled(1e9, "B"),
+        1_000_000.. => scaled(1e6, "M"),
+        10_000.. => scaled(1e3, "K"),
+        _ => format!("${}", group_thousands(n)),
+    }
+}
+
+/// `1500000000` → `1,500,000,000`.
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_usd;
+
+    #[test]
+    fn losses_read_as_analysts_write_them() {
+        assert_eq!(format_usd(37_300_000), "$37.3M");
+        assert_eq!(format_usd(1_500_000_000), "$1.5B");
+        assert_eq!(format_usd(4_400_000), "$4.4M");
+        assert_eq!(format_usd(625_000_000), "$625M");
+        assert_eq!(format_usd(850_000), "$850K");
+        assert_eq!(format_usd(9_500), "$9,500");
+        assert_eq!(format_usd(2_000_000), "$2M");
     }
 }

@@ -1,0 +1,439 @@
+//! The command line: clap definitions, and the output of the non-interactive commands.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use unicode_width::UnicodeWidthStr;
+
+use crate::load::{self, Format, LoadError, LoadOptions};
+use crate::model::{Dataset, Incident, TechniqueRef, format_usd, tactic_name};
+use crate::query::{Hit, Matcher, Query, SortKey, search};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "incidents",
+    version,
+    about = "Browse cyber-incident datasets in the terminal",
+    long_about = "Browse cyber-incident datasets in the terminal.\n\nWith no PATH, the bundled dataset is used. PATHs may be native JSON or JSON Lines files, or directories of them.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub browse: BrowseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the matching incidents: a table, or --json / --jsonl / --csv.
+    List(ListArgs),
+    /// Print one incident: text, or --json.
+    Show(ShowArgs),
+    /// Check dataset files: exit 0 when valid, 1 with every problem listed.
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Dataset files or directories (default: the bundled dataset).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Input format; auto detects it from each file's content.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// ATT&CK STIX bundle (or technique table) that names the techniques.
+    #[arg(long, value_name = "FILE")]
+    pub attack: Option<PathBuf>,
+    /// Load the valid records and report the rest instead of failing.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Query, in the search bar's language: `coinsp actor:lazarus year:2023`.
+    #[arg(short, long, value_name = "QUERY")]
+    pub query: Option<String>,
+    /// Order of the results (score: best match first, then newest).
+    #[arg(long, value_enum, default_value_t = SortArg::Score)]
+    pub sort: SortArg,
+    /// Reverse the order.
+    #[arg(long)]
+    pub reverse: bool,
+    /// Print at most N incidents.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct BrowseArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// No colour (also when NO_COLOR is set).
+    #[arg(long)]
+    pub no_color: bool,
+    /// Draw with ASCII only (automatic when the locale is not UTF-8).
+    #[arg(long)]
+    pub ascii: bool,
+    /// Scroll with the mouse wheel.
+    #[arg(long)]
+    pub mouse: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// A JSON array of incidents in the native format (loads again as a dataset).
+    #[arg(long, group = "output")]
+    pub json: bool,
+    /// One native JSON incident per line.
+    #[arg(long, group = "output")]
+    pub jsonl: bool,
+    /// CSV with a header row.
+    #[arg(long, group = "output")]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The incident's id.
+    pub id: String,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The incident as native JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Files or directories to check.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    #[arg(long, value_name = "FILE")]
+    pub attack: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Auto,
+    Native,
+    Veris,
+    Stix,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SortArg {
+    Score,
+    Date,
+    Victim,
+    Loss,
+}
+
+impl From<SortArg> for SortKey {
+    fn from(s: SortArg) -> Self {
+        match s {
+            SortArg::Score => SortKey::Score,
+            SortArg::Date => SortKey::Date,
+            SortArg::Victim => SortKey::Victim,
+            SortArg::Loss => SortKey::Loss,
+        }
+    }
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Auto => Format::Auto,
+            FormatArg::Native => Format::Native,
+            FormatArg::Veris => Format::Veris,
+            FormatArg::Stix => Format::Stix,
+        }
+    }
+}
+
+/// A command's failure, with the exit code it means.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub lines: Vec<String>,
+}
+
+impl Failure {
+    fn new(code: u8, line: impl Into<String>) -> Self {
+        Self { code, lines: vec![line.into()] }
+    }
+}
+
+impl From<LoadError> for Failure {
+    fn from(e: LoadError) -> Self {
+        let lines = match &e {
+            LoadError::Invalid(problems) => problems.iter().map(ToString::to_string).collect(),
+            LoadError::Io { .. } => vec![e.to_string()],
+        };
+        Failure { code: e.exit_code(), lines }
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        // The reader went away (`incidents list | head`): nothing left to say, and not a failure.
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return Failure { code: 0, lines: Vec::new() };
+        }
+        Failure::new(2, e.to_string())
+    }
+}
+
+/// Loads the paths, or the bundled dataset when there are none.
+pub fn load_data(args: &DataArgs) -> Result<Dataset, Failure> {
+    let opts = LoadOptions { format: args.format.into(), skip_invalid: args.skip_invalid, attack: args.attack.clone() };
+    let dataset = if args.paths.is_empty() { load::bundled(&opts)? } else { load::load(&args.paths, &opts)? };
+    Ok(dataset)
+}
+
+/// Runs a query the way the search bar does.
+pub fn run_query(dataset: &Dataset, args: &QueryArgs) -> Result<Vec<Hit>, Failure> {
+    let query = Query::parse(args.query.as_deref().unwrap_or_default())
+        .map_err(|e| Failure::new(2, format!("--query: {e}")))?;
+    let matcher = Matcher::new(query);
+    let mut hits = search(dataset, &matcher, args.sort.into(), args.reverse);
+    if let Some(n) = args.limit {
+        hits.truncate(n);
+    }
+    Ok(hits)
+}
+
+/// Problems skipped under `--skip-invalid` go to stderr, so stdout stays clean for pipes.
+fn report_skipped(dataset: &Dataset) {
+    for line in &dataset.skipped {
+        eprintln!("incidents: skipped: {line}");
+    }
+}
+
+pub fn list(args: &ListArgs, out: &mut impl Write) -> Result<(), Failure> {
+    let dataset = load_data(&args.data)?;
+    report_skipped(&dataset);
+    let hits = run_query(&dataset, &args.query)?;
+    let incidents: Vec<&Incident> = hits.iter().map(|h| &dataset.incidents[h.index]).collect();
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &incidents).map_err(io::Error::other)?;
+        writeln!(out)?;
+    } else if args.jsonl {
+        for inc in &incidents {
+            serde_json::to_writer(&mut *out, inc).map_err(io::Error::other)?;
+            writeln!(out)?;
+        }
+    } else if args.csv {
+        write_csv(&incidents, out)?;
+    } else {
+        write_table(&incidents, out)?;
+    }
+    if incidents.is_empty() && args.query.query.is_some() {
+        return Err(Failure::new(1, "no incident matches the query"));
+    }
+    Ok(())
+}
+
+fn write_table(incidents: &[&Incident], out: &mut impl Write) -> io::Result<()> {
+    let rows: Vec<[String; 5]> = incidents
+        .iter()
+        .map(|i| {
+            [
+                i.id.clone(),
+                i.date.short(),
+                i.victim.clone(),
+                i.location.clone().unwrap_or_default(),
+                i.first_actor().map(|a| a.name.clone()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = ["ID", "DATE", "VICTIM", "LOCATION", "ACTOR"].map(String::from);
+    let mut widths = header.clone().map(|h| h.width());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.width());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            line.push_str(cell);
+            if i + 1 < row.len() {
+                line.push_str(&" ".repeat(w - cell.width() + 2));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn write_csv(incidents: &[&Incident], out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "id,date,victim,location,industry,loss_usd,motives,actors,ttps,summary")?;
+    for i in incidents {
+        let ttps: Vec<String> = i
+            .ttps
+            .iter()
+            .map(|t| match t {
+                TechniqueRef::Attack { id, .. } => id.clone(),
+                TechniqueRef::Other { name, .. } => name.clone(),
+            })
+            .collect();
+        let fields = [
+            i.id.clone(),
+            i.date.to_string(),
+            i.victim.clone(),
+            i.location.clone().unwrap_or_default(),
+            i.industry.clone().unwrap_or_default(),
+            i.loss_usd.map(|l| l.to_string()).unwrap_or_default(),
+            i.motives.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(";"),
+            i.actors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(";"),
+            ttps.join(";"),
+            i.summary.clone(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        writeln!(out, "{}", line.join(","))?;
+    }
+    Ok(())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+pub fn show(args: &ShowArgs, out: &mut impl Write) -> Result<(), Failure> {
+    let dataset = load_data(&args.data)?;
+    report_skipped(&dataset);
+    let Some(index) = dataset.find(&args.id) else {
+        return Err(Failure::new(1, format!("no incident with id {:?} (see `incidents list` for the ids)", args.id)));
+    };
+    let inc = &dataset.incidents[index];
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, inc).map_err(io::Error::other)?;
+        writeln!(out)?;
+    } else {
+        write_text(inc, index, &dataset, out)?;
+    }
+    Ok(())
+}
+
+/// The incident as readable text, in the order of the detail pane.
+fn write_text(inc: &Incident, index: usize, dataset: &Dataset, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "{}  ({})", inc.victim, inc.date.display())?;
+    let mut facts = vec![inc.location.clone().unwrap_or_else(|| "location unknown".into())];
+    facts.extend(inc.industry.clone());
+    facts.extend(inc.loss_usd.map(|l| format!("{} loss", format_usd(l))));
+    writeln!(out, "{}", facts.join(" · "))?;
+    if let Some(c) = &inc.cia {
+        writeln!(
+            out,
+            "Confidentiality {}, integrity {}, availability {}",
+            c.confidentiality.as_str(),
+            c.integrity.as_str(),
+            c.availability.as_str()
+        )?;
+        if let Some(note) = &c.note {
+            writeln!(out, "  {note}")?;
+        }
+    }
+    writeln!(out, "Id: {}\n\n{}", inc.id, inc.summary)?;
+    if let Some(d) = &inc.description {
+        writeln!(out, "\n{d}")?;
+    }
+    if !inc.motives.is_empty() {
+        writeln!(out, "\nMotives")?;
+        for m in &inc.motives {
+            writeln!(out, "  {:<12}{}", m.as_str(), m.meaning())?;
+        }
+    }
+    if !inc.ttps.is_empty() {
+        writeln!(out, "\nTTPs")?;
+        for t in &inc.ttps {
+            match t {
+                TechniqueRef::Attack { id, .. } => match dataset.catalog.get(id) {
+                    Some(tech) => {
+                        let tactics: Vec<String> = tech.tactics.iter().map(|t| tactic_name(t)).collect();
+                        writeln!(out, "  {id:<10}{} ({})", tech.name, tactics.join(", "))?
+                    }
+                    None => writeln!(out, "  {id:<10}(not in the technique catalog)")?,
+                },
+                TechniqueRef::Other { name, framework, .. } => {
+                    writeln!(out, "  {:<10}{name}", framework.as_deref().unwrap_or("other"))?
+                }
+            }
+            if let Some(note) = t.note() {
+                writeln!(out, "            {note}")?;
+            }
+        }
+    }
+    if !inc.actors.is_empty() {
+        writeln!(out, "\nActors")?;
+        for a in &inc.actors {
+            let mut line = format!("  {} ({}", a.name, a.kind.as_str());
+            if let Some(l) = &a.location {
+                line.push_str(&format!(", {l}"));
+            }
+            line.push(')');
+            if !a.aliases.is_empty() {
+                line.push_str(&format!(" aka {}", a.aliases.join(", ")));
+            }
+            writeln!(out, "{line}")?;
+            for other in dataset.incidents_of_actor(a, index) {
+                let o = &dataset.incidents[other];
+                writeln!(out, "    also: {} {} ({})", o.date.short(), o.victim, o.id)?;
+            }
+        }
+    }
+    if !inc.sources.is_empty() {
+        writeln!(out, "\nSources")?;
+        for (n, s) in inc.sources.iter().enumerate() {
+            let mut line = format!("  {}. {}", n + 1, s.title.as_deref().or(s.url.as_deref()).unwrap_or_default());
+            let by: Vec<String> = s.publisher.iter().cloned().chain(s.date.map(|d| d.display())).collect();
+            if !by.is_empty() {
+                line.push_str(&format!(" — {}", by.join(", ")));
+            }
+            writeln!(out, "{line}")?;
+            if let (Some(url), Some(_)) = (&s.url, &s.title) {
+                writeln!(out, "     {url}")?;
+            }
+        }
+    }
+    if !inc.related.is_empty() {
+        writeln!(out, "\nRelated")?;
+        for id in &inc.related {
+            if let Some(o) = dataset.find(id).map(|i| &dataset.incidents[i]) {
+                writeln!(out, "  {} {} ({id})", o.date.short(), o.victim)?;
+            }
+        }
+    }
+    if !inc.tags.is_empty() {
+        writeln!(out, "\nTags: {}", inc.tags.join(", "))?;
+    }
+    Ok(())
+}
+
+pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure> {
+    let opts = LoadOptions { format: args.format.into(), skip_invalid: false, attack: args.attack.clone() };
+    let dataset = load::load(&args.paths, &opts)?;
+    let unknown: Vec<String> = dataset
+        .incidents
+        .iter()
+        .flat_map(|i| i.ttps.iter().filter_map(TechniqueRef::attack_id).map(move |t| (i, t)))
+        .filter(|(_, t)| dataset.catalog.get(t).is_none())
+        .map(|(i, t)| format!("record {:?}: technique {t} is not in the technique catalog (give --attack FILE)", i.id))
+        .collect();
+    for u in &unknown {
+        writeln!(out, "note: {u}")?;
+    }
+    writeln!(out, "ok: {} incidents in {}", dataset.incidents.len(), dataset.label)?;
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! The help popup, generated from the key map so it always tells the truth.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use super::Theme;
+use crate::app::{AppState, Context, key_label};
+
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let width = area.width.saturating_sub(4).min(76);
+    let height = area.height.saturating_sub(2);
+    let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(popup);
+
+    let mut lines = Vec::new();
+    for context in [Context::Browse, Context::Search, Context::Global] {
+        lines.push(Line::styled(context.title(), theme.header()));
+        for b in state.keymap.in_context(context) {
+            let keys: Vec<String> = b.keys.iter().map(|&(c, m)| key_label(c, m, theme.ascii)).collect();
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<18}", keys.join(" ")), theme.key()),
+                Span::raw(b.help),
+            ]));
+        }
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::styled("Search", theme.header()));
+    for (example, meaning) in QUERY_HELP {
+        lines.push(Line::from(vec![Span::styled(format!("  {example:<26}"), theme.key()), Span::raw(*meaning)]));
+    }
+
+    let block = Block::bordered()
+        .border_set(theme.border())
+        .title(Line::styled(" Help ", theme.title()))
+        .title_bottom(Line::styled(" any key closes ", theme.dim()));
+    let paragraph = Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((state.help_scroll, 0));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(paragraph, popup);
+}
+
+const QUERY_HELP: &[(&str, &str)] = &[
+    ("cnspd", "fuzzy match on the victim; all words must match"),
+    ("\"atomic wallet\"", "exact words in the victim"),
+    ("!word  !actor:x", "exclude"),
+    ("actor:lazarus", "actor name, alias or type"),
+    ("motive:financial", "motive"),
+    ("country:estonia  loc:", "victim's country"),
+    ("industry:  tag:  id:", "sector, tag, incident id"),
+    ("ttp:T1566  ttp:phishing", "technique id prefix, or name words"),
+    ("year:2023  year:2019..2023", "year or range"),
+    ("text:ransom", "summary and description"),
+    ("cia:availability", "availability affected"),
+];
