@@ -129,21 +129,28 @@ impl<'s, 'a> Fields<'s, 'a> {
     }
 
     fn object(&mut self, raw: &'a RawValue, path: &str, allowed: &[&str]) -> Option<Map<'a>> {
-        let Ok(map) = serde_json::from_str::<Map<'a>>(raw.get()) else {
+        let map = self.map(raw, path)?;
+        self.unknown_fields(raw, &map, path, allowed);
+        Some(map)
+    }
+
+    fn map(&mut self, raw: &'a RawValue, path: &str) -> Option<Map<'a>> {
+        let map = serde_json::from_str::<Map<'a>>(raw.get()).ok();
+        if map.is_none() {
             self.problem(raw.get(), path, format!("expected an object, found {}", kind(raw)));
-            return None;
-        };
-        for (key, value) in &map {
+        }
+        map
+    }
+
+    /// Unknown fields are errors: a typo must not make a field vanish silently.
+    fn unknown_fields(&mut self, raw: &'a RawValue, map: &Map<'a>, path: &str, allowed: &[&str]) {
+        for (key, value) in map {
             if !allowed.contains(&key.as_str()) {
                 let at = field_key(raw.get(), key, value);
-                self.problem(
-                    at,
-                    &join(path, key),
-                    format!("unknown field {key:?}, expected one of: {}", allowed.join(", ")),
-                );
+                let message = format!("unknown field {key:?}, expected one of: {}", allowed.join(", "));
+                self.problem(at, &join(path, key), message);
             }
         }
-        Some(map)
     }
 
     fn string(&mut self, map: &Map<'a>, owner: &'a RawValue, path: &str, key: &str, required: bool) -> Option<String> {
@@ -318,13 +325,14 @@ impl<'s, 'a> Fields<'s, 'a> {
 /// Converts one record, or reports why it cannot be.
 fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
     let mut f = Fields { src, id: None, problems: Vec::new(), _raw: std::marker::PhantomData };
-    let Some(map) = f.object(raw, "", FIELDS) else {
+    let Some(map) = f.map(raw, "") else {
         out.problems.append(&mut f.problems);
         return;
     };
     // The id first, so every later problem can name the record.
     let id = f.string(&map, raw, "", "id", true);
     f.id = id.clone();
+    f.unknown_fields(raw, &map, "", FIELDS);
     let victim = f.string(&map, raw, "", "victim", true);
     let date = f.string(&map, raw, "", "date", true).and_then(|d| f.date(map["date"], "date", &d));
     let location = f.string(&map, raw, "", "location", false);

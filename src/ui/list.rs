@@ -41,7 +41,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     // Date and victim first; location and actor take what is left, within reason.
     let spare = area.width.saturating_sub(8 + 3 + 1);
     let location = (spare / 5).clamp(6, 16);
-    let actor = (spare / 4).clamp(8, 22);
+    let actor = (spare / 3).clamp(8, 22);
     let widths = [Constraint::Length(8), Constraint::Fill(1), Constraint::Length(location), Constraint::Length(actor)];
     let header = Row::new(["Date", "Victim", "Location", "Actor"]).style(theme.header());
     let table = Table::new(rows, widths)

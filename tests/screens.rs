@@ -1,0 +1,250 @@
+//! Whole screens drawn into ratatui's TestBackend, read back as a user would read them.
+
+use incidents::app::{Action, AppState, Focus};
+use incidents::load::{self, LoadOptions};
+use incidents::ui::{self, Theme};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+fn bundled() -> AppState {
+    AppState::new(load::bundled(&LoadOptions::default()).expect("the bundled dataset loads"))
+}
+
+fn draw(state: &AppState, width: u16, height: u16, theme: Theme) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| ui::draw(f, state, &theme)).unwrap();
+    terminal
+}
+
+fn screen(state: &AppState, width: u16, height: u16) -> Vec<String> {
+    lines(&draw(state, width, height, Theme::default()))
+}
+
+fn lines(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = terminal.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>())
+        .collect()
+}
+
+fn search(state: &mut AppState, text: &str) {
+    state.apply([Action::StartSearch]);
+    state.apply(text.chars().map(Action::Input));
+}
+
+fn has(screen: &[String], text: &str) -> bool {
+    screen.iter().any(|l| l.contains(text))
+}
+
+#[track_caller]
+fn assert_has(screen: &[String], text: &str) {
+    assert!(has(screen, text), "{text:?} not on screen:\n{}", screen.join("\n"));
+}
+
+#[test]
+fn wide_screen_shows_list_and_detail_side_by_side() {
+    let mut state = bundled();
+    search(&mut state, "coinsp");
+    let s = screen(&state, 120, 40);
+    let total = state.dataset.incidents.len();
+    assert!(s[0].contains(&format!("incidents ─ bundled dataset ─ {total} incidents ─ 1 shown")), "{}", s[0]);
+    // The list header and the detail title share the first row inside the frame.
+    assert!(s[1].contains("Date") && s[1].contains("Victim") && s[1].contains("Location") && s[1].contains("Actor"));
+    assert!(s[1].contains("CoinsPaid") && s[1].contains("22 Jul 2023"), "{}", s[1]);
+    let row = s.iter().find(|l| l.contains(">Jul 2023 CoinsPaid")).expect("selected CoinsPaid row");
+    assert!(row.contains("Estonia") && row.contains("Lazarus Group"), "{row}");
+    assert_has(&s, "Estonia · Cryptocurrency payments · $37.3M");
+    assert_has(&s, "C affected  I affected  A affected");
+    assert_has(&s, "1 Overview 2 Motives 3 TTPs 4 Actors 5 Sources 6 Related");
+    assert_has(&s, "/ coinsp");
+    assert!(s[39].contains("? help"));
+}
+
+#[test]
+fn matched_letters_are_highlighted_in_the_list() {
+    let mut state = bundled();
+    search(&mut state, "cnspd");
+    let terminal = draw(&state, 120, 40, Theme::default());
+    let s = lines(&terminal);
+    let y = s.iter().position(|l| l.contains(">Jul 2023 CoinsPaid")).expect("CoinsPaid is first") as u16;
+    assert_eq!(y, 2, "CoinsPaid should be the first row:\n{}", s.join("\n"));
+    let buf = terminal.backend().buffer();
+    let byte = s[y as usize].find("CoinsPaid").unwrap();
+    let x0 = s[y as usize][..byte].chars().count() as u16;
+    let styled: String = (0..9)
+        .filter(|i| buf[(x0 + i, y)].fg == Color::Yellow)
+        .map(|i| buf[(x0 + i, y)].symbol().to_string())
+        .collect();
+    assert_eq!(styled, "CnsPd", "the letters c, n, s, p, d of CoinsPaid are highlighted");
+}
+
+#[test]
+fn narrow_screen_stacks_the_panes_and_enter_zooms_the_detail() {
+    let mut state = bundled();
+    search(&mut state, "coinspaid");
+    let s = screen(&state, 80, 24);
+    let list_row = s.iter().position(|l| l.contains(">Jul 2023 CoinsPaid")).unwrap();
+    let detail_row = s.iter().position(|l| l.contains("Estonia · Cryptocurrency payments")).unwrap();
+    assert!(list_row < detail_row, "list above detail");
+    state.apply([Action::AcceptSearch, Action::Enter]);
+    assert_eq!(state.focus, Focus::Detail);
+    let zoomed = screen(&state, 80, 24);
+    assert!(!has(&zoomed, "Date     Victim"), "the list is hidden while the detail is zoomed");
+    assert!(zoomed[1].contains("CoinsPaid"));
+    state.apply([Action::Back]);
+    assert_has(&screen(&state, 80, 24), "Date     Victim");
+}
+
+/// The zoomed detail pane as one line of words, so assertions do not depend on where text wraps.
+fn flat(screen: &[String]) -> String {
+    let text: String = screen.iter().map(|l| l.trim_matches(|c| c == '│' || c == ' ')).collect::<Vec<_>>().join(" ");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn every_tab_shows_its_content() {
+    let mut state = bundled();
+    search(&mut state, "coinspaid");
+    state.apply([Action::AcceptSearch, Action::Enter]);
+    let tab = |state: &mut AppState, n: usize| {
+        state.apply([Action::SelectTab(n)]);
+        flat(&screen(state, 80, 60))
+    };
+    let s = tab(&mut state, 0);
+    let inc = state.selected_incident().unwrap().clone();
+    assert!(s.contains(&inc.summary), "the summary is shown whole:\n{s}");
+    assert!(s.contains("emptied roughly USD 37.3 million from hot wallets"), "{s}");
+    assert!(s.contains("Id coinspaid-2023"), "{s}");
+    let s = tab(&mut state, 1);
+    assert!(s.contains("financial Financial or personal gain"), "{s}");
+    let s = tab(&mut state, 2);
+    assert!(s.contains("T1566.003 Spearphishing via Service Initial Access"), "{s}");
+    assert!(s.contains("T1657 Financial Theft Impact"), "{s}");
+    let s = tab(&mut state, 3);
+    assert!(s.contains("Lazarus Group Type nation-state Location North Korea"), "{s}");
+    assert!(s.contains("Atomic Wallet"), "the actor's other incidents are listed: {s}");
+    let s = tab(&mut state, 4);
+    assert!(s.contains("1. Over $37M CoinsPaid crypto theft pinned on Lazarus Group — SC Media"), "{s}");
+    let s = tab(&mut state, 5);
+    assert!(s.contains("Jun 2023 Atomic Wallet atomic-wallet-2023"), "{s}");
+    assert!(s.contains("alphapo-2023"), "{s}");
+    // Tab and Shift-Tab wrap around.
+    state.apply([Action::NextTab]);
+    assert!(flat(&screen(&state, 80, 60)).contains("Id coinspaid-2023"));
+    state.apply([Action::PrevTab]);
+    assert!(flat(&screen(&state, 80, 60)).contains("alphapo-2023"));
+}
+
+#[test]
+fn the_detail_pane_scrolls_within_its_text() {
+    let mut state = bundled();
+    search(&mut state, "coinspaid");
+    state.apply([Action::AcceptSearch, Action::Enter]);
+    let top = screen(&state, 80, 16);
+    state.apply([Action::Down, Action::Down]);
+    let scrolled = screen(&state, 80, 16);
+    assert_ne!(top, scrolled, "j scrolls the focused detail");
+    state.apply([Action::Last]);
+    screen(&state, 80, 16);
+    state.apply([Action::Down, Action::Down, Action::Down]);
+    let end = flat(&screen(&state, 80, 16));
+    assert!(end.contains("Id coinspaid-2023"), "the end of the text is reachable and scrolling stops there: {end}");
+}
+
+#[test]
+fn smallest_supported_and_too_small_terminals() {
+    let mut state = bundled();
+    search(&mut state, "coinsp");
+    let s = screen(&state, 40, 10);
+    assert_has(&s, "CoinsPaid");
+    assert_has(&s, "/ coinsp");
+    let s = screen(&state, 39, 10);
+    assert!(s[0].starts_with("terminal too small: 39x10, need 40x10"), "{}", s[0]);
+    let s = screen(&state, 80, 3);
+    assert!(s[0].starts_with("terminal too small"));
+    let s = screen(&state, 1, 1);
+    assert_eq!(s[0], "t");
+}
+
+#[test]
+fn a_malformed_query_is_shown_in_the_search_bar_and_keeps_the_results() {
+    let mut state = bundled();
+    search(&mut state, "coinsp");
+    state.apply(" year:20x3".chars().map(Action::Input));
+    let s = screen(&state, 120, 40);
+    assert!(s[39].contains("expected a year"), "{}", s[39]);
+    assert_has(&s, ">Jul 2023 CoinsPaid");
+}
+
+#[test]
+fn no_match_says_so() {
+    let mut state = bundled();
+    search(&mut state, "zzzzzzzzqqq");
+    let s = screen(&state, 120, 40);
+    assert_has(&s, "No incident matches the search.");
+    assert_has(&s, "0 shown");
+    assert_has(&s, "Nothing selected.");
+}
+
+#[test]
+fn help_lists_every_binding_of_the_key_map() {
+    let mut state = bundled();
+    state.apply([Action::ToggleHelp]);
+    let s = screen(&state, 120, 40);
+    assert_has(&s, "Help");
+    for b in state.keymap.in_context(incidents::app::Context::Browse).take(10) {
+        assert_has(&s, b.help);
+    }
+    state.apply([Action::Down]);
+    assert!(state.show_help, "scrolling keeps the help open");
+    state.apply([Action::Back]);
+    assert!(!state.show_help);
+}
+
+#[test]
+fn no_color_theme_emits_no_colour_and_ascii_theme_no_box_drawing() {
+    let state = bundled();
+    let terminal = draw(&state, 120, 40, Theme { color: false, ascii: true });
+    let buf = terminal.backend().buffer();
+    assert!(buf.content.iter().all(|c| c.fg == Color::Reset && c.bg == Color::Reset), "no colour at all");
+    assert!(buf.content.iter().all(|c| c.symbol().is_ascii() || !"─│┌┐└┘·↓".contains(c.symbol())));
+    let s = lines(&terminal);
+    assert!(s[0].starts_with("+ incidents - bundled dataset"), "{}", s[0]);
+}
+
+#[test]
+fn moving_and_paging_keep_the_selection_on_screen() {
+    let mut state = bundled();
+    let n = state.hits.len();
+    assert!(n > 20, "the bundled dataset has enough incidents to page");
+    screen(&state, 80, 24);
+    state.apply([Action::Last]);
+    let last = state.selected_incident().unwrap().victim.clone();
+    let s = screen(&state, 80, 24);
+    assert!(s.iter().any(|l| l.contains('>') && l.contains(&last[..last.len().min(20)])), "{}", s.join("\n"));
+    state.apply([Action::First, Action::Down, Action::Down]);
+    assert_eq!(state.selected, 2);
+    state.apply([Action::PageDown]);
+    assert!(state.selected > 2);
+    state.apply([Action::PageUp, Action::Up, Action::Up, Action::Up]);
+    assert_eq!(state.selected, 0);
+}
+
+#[test]
+fn sorting_cycles_and_reverses_keeping_the_selection() {
+    let mut state = bundled();
+    search(&mut state, "coinspaid");
+    state.apply([Action::AcceptSearch, Action::Back]);
+    state.apply([Action::CycleSort]);
+    assert_has(&screen(&state, 120, 40), "sort date ↓");
+    state.apply([Action::CycleSort]);
+    let s = screen(&state, 120, 40);
+    assert_has(&s, "sort victim ↓");
+    let first = s.iter().find(|l| l.starts_with("│>")).unwrap().clone();
+    state.apply([Action::ReverseSort]);
+    let s = screen(&state, 120, 40);
+    assert_has(&s, "sort victim ↑");
+    let first_reversed = s.iter().find(|l| l.starts_with("│>")).unwrap().clone();
+    assert_ne!(first, first_reversed);
+}
