@@ -431,8 +431,14 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure
         .filter(|(_, t)| dataset.catalog.get(t).is_none())
         .map(|(i, t)| format!("record {:?}: technique {t} is not in the technique catalog (give --attack FILE)", i.id))
         .collect();
-    for u in &unknown {
-        writeln!(out, "note: {u}")?;
+    let dangling = dataset.incidents.iter().flat_map(|i| {
+        i.related
+            .iter()
+            .filter(|r| dataset.find(r).is_none())
+            .map(move |r| format!("record {:?}: related id {r:?} is not in the files given", i.id))
+    });
+    for note in unknown.iter().cloned().chain(dangling) {
+        writeln!(out, "note: {note}")?;
     }
     writeln!(out, "ok: {} incidents in {}", dataset.incidents.len(), dataset.label)?;
     Ok(())

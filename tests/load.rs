@@ -120,7 +120,7 @@ fn every_problem_of_every_record_is_listed_with_record_and_field() {
 }
 
 #[test]
-fn required_fields_duplicates_and_dangling_links() {
+fn required_fields_and_duplicates() {
     let text = format!(
         "[{GOOD},\n{GOOD},\n{{\"id\": \"b\"}},\n{}]",
         GOOD.replace("a-1", "c").replace("}", ", \"related\": [\"nope\"]}")
@@ -138,7 +138,7 @@ fn required_fields_duplicates_and_dangling_links() {
             "{p:?}"
         );
     }
-    assert!(p.iter().any(|l| l.contains("record \"c\", field related: no incident with id \"nope\"")), "{p:?}");
+    assert!(!p.iter().any(|l| l.contains("record \"c\"")), "a related id outside the file is no error: {p:?}");
 }
 
 #[test]

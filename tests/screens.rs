@@ -45,7 +45,7 @@ fn assert_has(screen: &[String], text: &str) {
 #[test]
 fn wide_screen_shows_list_and_detail_side_by_side() {
     let mut state = bundled();
-    search(&mut state, "coinsp");
+    search(&mut state, "coinspaid");
     let s = screen(&state, 120, 40);
     let total = state.dataset.incidents.len();
     assert!(s[0].contains(&format!("incidents ─ bundled dataset ─ {total} incidents ─ 1 shown")), "{}", s[0]);
@@ -57,7 +57,7 @@ fn wide_screen_shows_list_and_detail_side_by_side() {
     assert_has(&s, "Estonia · Cryptocurrency payments · $37.3M");
     assert_has(&s, "C affected  I affected  A affected");
     assert_has(&s, "1 Overview 2 Motives 3 TTPs 4 Actors 5 Sources 6 Related");
-    assert_has(&s, "/ coinsp");
+    assert_has(&s, "/ coinspaid");
     assert!(s[39].contains("? help"));
 }
 
@@ -241,10 +241,11 @@ fn sorting_cycles_and_reverses_keeping_the_selection() {
     state.apply([Action::CycleSort]);
     let s = screen(&state, 120, 40);
     assert_has(&s, "sort victim ↓");
-    let first = s.iter().find(|l| l.starts_with("│>")).unwrap().clone();
+    let first = s[2].clone();
+    let selected = state.selected_incident().unwrap().id.clone();
     state.apply([Action::ReverseSort]);
     let s = screen(&state, 120, 40);
     assert_has(&s, "sort victim ↑");
-    let first_reversed = s.iter().find(|l| l.starts_with("│>")).unwrap().clone();
-    assert_ne!(first, first_reversed);
+    assert_ne!(first, s[2], "the first row changes when the order is reversed");
+    assert_eq!(state.selected_incident().unwrap().id, selected, "the selected incident stays selected");
 }

@@ -202,8 +202,9 @@ fn catalog(opts: &LoadOptions) -> Result<Catalog, LoadError> {
     }
 }
 
-/// Merges files: ids unique within a file, prefixed by the file's name when files collide;
-/// every `related` id must name an incident of the dataset.
+/// Merges files: ids unique within a file, prefixed by the file's name when files collide.
+/// A `related` id outside the dataset is kept, not an error: a subset cut from a larger dataset
+/// (`list --json -q ...`) must load again.
 fn finish(
     files: Vec<(String, Parsed)>,
     catalog: Catalog,
@@ -212,7 +213,7 @@ fn finish(
 ) -> Result<Dataset, LoadError> {
     let mut problems = Vec::new();
     let mut skipped = Vec::new();
-    let mut incidents: Vec<(Incident, String, Position)> = Vec::new();
+    let mut incidents: Vec<Incident> = Vec::new();
     let mut seen: HashMap<String, (usize, Position)> = HashMap::new();
     for (file_index, (file, parsed)) in files.into_iter().enumerate() {
         problems.extend(parsed.problems);
@@ -245,35 +246,11 @@ fn finish(
                 }
             }
             seen.insert(incident.id.clone(), (file_index, position));
-            incidents.push((incident, file.clone(), position));
-        }
-    }
-    for (incident, file, position) in &mut incidents {
-        let mut missing = Vec::new();
-        incident.related.retain(|r| {
-            let ok = seen.contains_key(r);
-            if !ok {
-                missing.push(r.clone());
-            }
-            ok
-        });
-        for r in missing {
-            problems.push(Problem {
-                file: file.clone(),
-                position: Some(*position),
-                record: Some(incident.id.clone()),
-                field: Some("related".into()),
-                message: format!("no incident with id {r:?} in the dataset"),
-            });
+            incidents.push(incident);
         }
     }
     if !problems.is_empty() && !opts.skip_invalid {
         return Err(LoadError::Invalid(problems));
     }
-    Ok(Dataset {
-        incidents: incidents.into_iter().map(|(i, _, _)| i).collect(),
-        catalog,
-        label,
-        skipped: problems.iter().map(ToString::to_string).collect(),
-    })
+    Ok(Dataset { incidents, catalog, label, skipped: problems.iter().map(ToString::to_string).collect() })
 }
