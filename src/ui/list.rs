@@ -26,24 +26,27 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let offset = scrolled_offset(state.list_offset.get(), state.selected, rows_visible, state.hits.len());
     state.list_offset.set(offset);
 
+    // Date and victim first; location and actor take what is left, within reason.
+    let spare = area.width.saturating_sub(8 + 3 + 1);
+    let location = (spare / 5).clamp(6, 16);
+    let actor = (spare / 3).clamp(8, 22);
+    let victim = spare.saturating_sub(location + actor) as usize;
+    let widths = [Constraint::Length(8), Constraint::Fill(1), Constraint::Length(location), Constraint::Length(actor)];
+    let header = Row::new(["Date", "Victim", "Location", "Actor"]).style(theme.header());
+
     // Only the visible page is turned into rows, whatever the size of the result.
     let end = (offset + rows_visible).min(state.hits.len());
+    let actor_width = actor as usize;
     let rows = state.hits[offset..end].iter().map(|hit| {
         let inc = &state.dataset.incidents[hit.index];
         let actor = inc.first_actor().map_or("", |a| a.name.as_str());
         Row::new([
             Cell::from(inc.date.short()),
-            Cell::from(highlighted(&inc.victim, &state.matcher.highlight(&inc.victim), theme)),
-            Cell::from(inc.location.clone().unwrap_or_default()),
-            Cell::from(actor.to_string()),
+            Cell::from(highlighted(&fit(&inc.victim, victim, theme), &state.matcher.highlight(&inc.victim), theme)),
+            Cell::from(fit(inc.location.as_deref().unwrap_or_default(), location as usize, theme)),
+            Cell::from(fit(actor, actor_width, theme)),
         ])
     });
-    // Date and victim first; location and actor take what is left, within reason.
-    let spare = area.width.saturating_sub(8 + 3 + 1);
-    let location = (spare / 5).clamp(6, 16);
-    let actor = (spare / 3).clamp(8, 22);
-    let widths = [Constraint::Length(8), Constraint::Fill(1), Constraint::Length(location), Constraint::Length(actor)];
-    let header = Row::new(["Date", "Victim", "Location", "Actor"]).style(theme.header());
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
@@ -52,6 +55,27 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         .highlight_spacing(ratatui::widgets::HighlightSpacing::Always);
     let mut table_state = TableState::default().with_selected(Some(state.selected - offset));
     frame.render_stateful_widget(table, area, &mut table_state);
+}
+
+/// Shortens text to `width` columns, marking the cut so a clipped name is not read as whole.
+fn fit(text: &str, width: usize, theme: &Theme) -> String {
+    use unicode_width::UnicodeWidthChar;
+    if unicode_width::UnicodeWidthStr::width(text) <= width {
+        return text.to_string();
+    }
+    let mark = if theme.ascii { "~" } else { "…" };
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push_str(mark);
+    out
 }
 
 /// Keeps the selection on screen while moving the page as little as possible.
@@ -68,9 +92,9 @@ fn scrolled_offset(offset: usize, selected: usize, rows: usize, len: usize) -> u
 }
 
 /// A victim name with the matched characters styled.
-pub fn highlighted<'a>(text: &'a str, positions: &[usize], theme: &Theme) -> Line<'a> {
+pub fn highlighted(text: &str, positions: &[usize], theme: &Theme) -> Line<'static> {
     if positions.is_empty() {
-        return Line::from(text);
+        return Line::from(text.to_string());
     }
     let mut spans = Vec::new();
     let mut run = String::new();
