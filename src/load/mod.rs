@@ -2,8 +2,11 @@
 //! Input files are only ever read.
 
 pub mod attack;
+mod country;
 mod native;
 mod problem;
+mod stix;
+mod veris;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -79,51 +82,36 @@ pub fn parse_text(name: &str, text: &str, path: &Path, format: Format, out: &mut
     let lines = matches!(extension(path).as_deref(), Some("jsonl" | "ndjson"));
     match format {
         Format::Native => native::parse(name, text, lines, out),
+        Format::Veris => veris::parse(name, text, out),
+        Format::Stix => stix::parse(name, text, out),
         Format::Auto => match detect(text) {
-            Format::Veris | Format::Stix => out.problems.push(Problem {
-                file: name.to_string(),
-                position: None,
-                record: None,
-                field: None,
-                message: format!(
-                    "this looks like a {} file; only the native format is read so far",
-                    format_name(detect(text))
-                ),
-            }),
+            Format::Veris => veris::parse(name, text, out),
+            Format::Stix => stix::parse(name, text, out),
             _ => native::parse(name, text, lines, out),
         },
-        Format::Veris | Format::Stix => out.problems.push(Problem {
-            file: name.to_string(),
-            position: None,
-            record: None,
-            field: None,
-            message: format!(
-                "{} input is not supported yet; only the native format is read so far",
-                format_name(format)
-            ),
-        }),
     }
 }
 
-fn format_name(f: Format) -> &'static str {
-    match f {
-        Format::Veris => "VERIS",
-        Format::Stix => "STIX",
-        _ => "native",
-    }
-}
-
-/// Guesses the format from the first keys of a JSON object; arrays and JSON Lines are native.
+/// Guesses the format from the keys of a JSON object; arrays and JSON Lines are native. STIX
+/// bundles show `objects` with `"type": "bundle"`, a `bundle--` id or `spec_version` near the top;
+/// VERIS records are small and sort their keys, so `incident_id` may come after long notes.
 pub fn detect(text: &str) -> Format {
-    let head: String = text.chars().take(4096).collect();
-    let trimmed = head.trim_start_matches('\u{feff}').trim_start();
-    if !trimmed.starts_with('{') {
+    let body = text.trim_start_matches('\u{feff}').trim_start();
+    if !body.starts_with('{') {
         return Format::Native;
     }
-    let has = |key: &str| head.contains(&format!("\"{key}\""));
-    if has("type") && (head.contains("\"bundle\"") || has("spec_version")) && has("objects") {
+    let mut end = body.len().min(4096);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &body[..end];
+    let has = |s: &str, key: &str| s.contains(&format!("\"{key}\""));
+    let bundle = head.contains("\"bundle\"") || head.contains("\"bundle--") || has(head, "spec_version");
+    if has(head, "objects") && bundle {
         Format::Stix
-    } else if has("schema_version") && (has("incident_id") || has("timeline") || has("action")) {
+    } else if has(head, "incidents") {
+        Format::Native
+    } else if has(body, "incident_id") && (has(body, "schema_version") || has(body, "timeline")) {
         Format::Veris
     } else {
         Format::Native

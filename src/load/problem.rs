@@ -13,11 +13,14 @@ pub struct Position {
 pub struct Text<'a> {
     pub file: &'a str,
     pub text: &'a str,
+    /// Byte offsets where lines start, computed on first use: a file with many problems (or a
+    /// loader that places every record) must not rescan the text for each position.
+    line_starts: std::cell::OnceCell<Vec<usize>>,
 }
 
 impl<'a> Text<'a> {
     pub fn new(file: &'a str, text: &'a str) -> Self {
-        Self { file, text }
+        Self { file, text, line_starts: std::cell::OnceCell::new() }
     }
 
     /// The position where `part` (a slice of this text) begins.
@@ -34,10 +37,12 @@ impl<'a> Text<'a> {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let before = &self.text[..offset];
-        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
+        let starts = self
+            .line_starts
+            .get_or_init(|| std::iter::once(0).chain(self.text.match_indices('\n').map(|(i, _)| i + 1)).collect());
+        let line = starts.partition_point(|&s| s <= offset);
+        let line_start = starts[line - 1];
+        let col = self.text[line_start..offset].chars().count() + 1;
         Position { line, col }
     }
 
