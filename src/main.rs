@@ -33,8 +33,11 @@ fn browse(cli: &Cli) -> Result<(), Failure> {
         color: !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         ascii: args.ascii || !locale_is_utf8(),
     };
-    tui::run(state, theme, args.mouse)?;
-    Ok(())
+    match tui::run(state, theme, args.mouse)? {
+        // Ended by a signal: the shell convention, 128 plus its number.
+        Some(signal) => Err(Failure { code: (128 + signal) as u8, lines: Vec::new() }),
+        None => Ok(()),
+    }
 }
 
 /// The first of LC_ALL, LC_CTYPE and LANG that is set decides; none set means the C locale.

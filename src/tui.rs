@@ -2,8 +2,11 @@
 
 use std::io::{self, IsTerminal};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, MouseEventKind};
@@ -18,36 +21,50 @@ const SIGNAL_CHECK: Duration = Duration::from_millis(200);
 
 /// Runs the browser until the analyst quits or a signal ends it; the terminal is restored on every
 /// way out, panics included (ratatui's hook restores before the panic message is printed).
-pub fn run(mut state: AppState, theme: Theme, mouse: bool) -> io::Result<()> {
+/// Returns the signal that ended it, if one did.
+pub fn run(mut state: AppState, theme: Theme, mouse: bool) -> io::Result<Option<i32>> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(io::Error::other(
             "the browser needs a terminal on standard input and output; use `incidents list` to print incidents",
         ));
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))?;
-    }
+    let signal = Arc::new(AtomicI32::new(0));
+    let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+    let signals_handle = signals.handle();
+    let seen = Arc::clone(&signal);
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            seen.store(sig, Ordering::SeqCst);
+            // The event loop normally notices within one poll and restores the terminal itself.
+            // When the terminal is gone (a dropped SSH session), crossterm's reader can keep
+            // reading end-of-file without returning, so after a grace period leave from here.
+            std::thread::sleep(SIGNAL_CHECK * 5);
+            let _ = ratatui::try_restore();
+            std::process::exit(128 + sig);
+        }
+    });
     let mut terminal = ratatui::try_init()?;
     if mouse {
         let _ = execute!(io::stdout(), EnableMouseCapture);
     }
-    let result = event_loop(&mut terminal, &mut state, &theme, &stop);
+    let result = event_loop(&mut terminal, &mut state, &theme, &signal);
     if mouse {
         let _ = execute!(io::stdout(), DisableMouseCapture);
     }
     ratatui::try_restore()?;
-    result
+    signals_handle.close();
+    result?;
+    Ok(Some(signal.load(Ordering::SeqCst)).filter(|&s| s != 0))
 }
 
 fn event_loop(
     terminal: &mut DefaultTerminal,
     state: &mut AppState,
     theme: &Theme,
-    stop: &AtomicBool,
+    signal: &AtomicI32,
 ) -> io::Result<()> {
     let mut dirty = true;
-    while !state.should_quit && !stop.load(Ordering::Relaxed) {
+    while !state.should_quit && signal.load(Ordering::SeqCst) == 0 {
         if dirty {
             terminal.draw(|frame| ui::draw(frame, state, theme))?;
             dirty = false;

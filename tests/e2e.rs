@@ -157,3 +157,44 @@ fn a_malformed_file_is_an_error_before_any_screen() {
     assert!(!s.exit(), "a failing exit status");
     assert!(!s.alternate());
 }
+
+#[test]
+fn a_dropped_session_ends_the_program() {
+    // Like an SSH connection that dies: every handle on the terminal's master side is closed.
+    let pair = native_pty_system().openpty(PtySize { rows: 30, cols: 100, pixel_width: 0, pixel_height: 0 }).unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_incidents"));
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("LANG", "C.UTF-8");
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let writer = pair.master.take_writer().unwrap();
+    let reading = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            // Unchanged cells (spaces on a fresh screen) are skipped, so look for one word.
+            if String::from_utf8_lossy(&seen).contains("dataset") {
+                break;
+            }
+        }
+    });
+    reading.join().unwrap();
+    drop(writer);
+    drop(pair.master);
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if start.elapsed() > TIMEOUT {
+            child.kill().ok();
+            panic!("the program kept running after its terminal went away");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
