@@ -197,9 +197,9 @@ fn help_lists_every_binding_of_the_key_map() {
         assert_has(&s, b.help);
     }
     state.apply([Action::Down]);
-    assert!(state.show_help, "scrolling keeps the help open");
+    assert!(state.popup.is_some(), "scrolling keeps the help open");
     state.apply([Action::Back]);
-    assert!(!state.show_help);
+    assert!(state.popup.is_none());
 }
 
 #[test]
@@ -248,4 +248,46 @@ fn sorting_cycles_and_reverses_keeping_the_selection() {
     assert_has(&s, "sort victim ↑");
     assert_ne!(first, s[2], "the first row changes when the order is reversed");
     assert_eq!(state.selected_incident().unwrap().id, selected, "the selected incident stays selected");
+}
+
+#[test]
+fn a_pivots_to_every_incident_of_the_actor() {
+    let mut state = bundled();
+    search(&mut state, "coinspaid");
+    state.apply([Action::AcceptSearch, Action::PivotActor]);
+    assert_eq!(state.input, "actor:\"Lazarus Group\"");
+    assert!(state.hits.len() > 5, "Lazarus Group has many incidents");
+    for h in &state.hits {
+        let inc = &state.dataset.incidents[h.index];
+        assert!(
+            inc.actors.iter().any(|a| a.name == "Lazarus Group" || a.aliases.iter().any(|x| x == "Lazarus Group")),
+            "{} is not a Lazarus Group incident",
+            inc.id
+        );
+    }
+    assert_has(&screen(&state, 120, 40), "/ actor:\"Lazarus Group\"");
+    state.apply([Action::Back]);
+    assert_eq!(state.hits.len(), state.dataset.incidents.len(), "Esc clears the pivot");
+}
+
+#[test]
+fn skipped_records_are_counted_and_listed_in_a_popup() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.json");
+    std::fs::write(
+        &path,
+        r#"[{"id": "ok", "victim": "Acme", "date": "2021", "summary": "S"},
+ {"id": "bad", "victim": "Bad Co", "date": "someday", "summary": "S"}]"#,
+    )
+    .unwrap();
+    let opts = LoadOptions { skip_invalid: true, ..LoadOptions::default() };
+    let mut state = AppState::new(load::load(&[path], &opts).unwrap());
+    let s = screen(&state, 120, 40);
+    assert!(s[0].contains("1 shown") && s[0].contains("1 problems skipped"), "{}", s[0]);
+    assert_has(&s, "Skipped records");
+    assert_has(&s, "record \"bad\", field date: invalid date \"someday\"");
+    state.apply([Action::Back]);
+    let s = screen(&state, 120, 40);
+    assert!(!has(&s, "Skipped records"), "any key closes the popup");
+    assert_has(&s, ">2021     Acme");
 }

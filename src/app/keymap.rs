@@ -70,6 +70,7 @@ impl Default for KeyMap {
             b(Browse, &[(Char('4'), none)], Action::SelectTab(3), "Actors tab"),
             b(Browse, &[(Char('5'), none)], Action::SelectTab(4), "Sources tab"),
             b(Browse, &[(Char('6'), none)], Action::SelectTab(5), "Related tab"),
+            b(Browse, &[(Char('a'), none)], Action::PivotActor, "every incident of this incident's actor"),
             b(Browse, &[(Char('s'), none)], Action::CycleSort, "sort by score, date, victim, loss"),
             b(Browse, &[(Char('S'), none)], Action::ReverseSort, "reverse the sort"),
             b(Browse, &[(Char('?'), none)], Action::ToggleHelp, "this help"),

@@ -52,6 +52,14 @@ impl Tab {
     }
 }
 
+/// A window drawn over the panes; keys scroll it, any other key closes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Popup {
+    Help,
+    /// The records `--skip-invalid` left out, shown once at start.
+    Skipped,
+}
+
 /// Everything a key can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -75,6 +83,8 @@ pub enum Action {
     CycleSort,
     ReverseSort,
     ToggleHelp,
+    /// Show every incident of the selected incident's first actor.
+    PivotActor,
     Quit,
     /// Ctrl-C: quits from anywhere, the help included.
     Interrupt,
@@ -92,8 +102,8 @@ pub struct AppState {
     pub tab: Tab,
     pub sort: SortKey,
     pub reverse: bool,
-    pub show_help: bool,
-    pub help_scroll: u16,
+    pub popup: Option<Popup>,
+    pub popup_scroll: u16,
     pub detail_scroll: u16,
     pub should_quit: bool,
     /// Set by the list pane as it draws: how many rows it shows and the first one shown. Paging
@@ -109,6 +119,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(dataset: Dataset) -> Self {
+        let popup = (!dataset.skipped.is_empty()).then_some(Popup::Skipped);
         let mut state = Self {
             dataset,
             input: String::new(),
@@ -120,8 +131,8 @@ impl AppState {
             tab: Tab::Overview,
             sort: SortKey::default(),
             reverse: false,
-            show_help: false,
-            help_scroll: 0,
+            popup,
+            popup_scroll: 0,
             detail_scroll: 0,
             should_quit: false,
             list_rows: Cell::new(20),
@@ -161,14 +172,23 @@ impl AppState {
         if !matches!(action, Action::Input(_) | Action::Backspace | Action::DeleteWord | Action::ClearInput) {
             self.settle();
         }
-        if self.show_help {
-            return self.update_help(action);
+        if self.popup.is_some() {
+            return self.update_popup(action);
         }
         match action {
             Action::Quit | Action::Interrupt => self.should_quit = true,
             Action::ToggleHelp => {
-                self.show_help = true;
-                self.help_scroll = 0;
+                self.popup = Some(Popup::Help);
+                self.popup_scroll = 0;
+            }
+            Action::PivotActor => {
+                let Some(actor) = self.selected_incident().and_then(|i| i.first_actor()) else { return false };
+                if actor.kind == crate::model::ActorType::Unknown && actor.name.eq_ignore_ascii_case("unknown") {
+                    return false;
+                }
+                self.input = format!("actor:\"{}\"", actor.name.replace('"', ""));
+                self.refresh();
+                self.focus = Focus::List;
             }
             Action::StartSearch => self.focus = Focus::Search,
             Action::Input(c) => {
@@ -232,14 +252,14 @@ impl AppState {
         true
     }
 
-    fn update_help(&mut self, action: Action) -> bool {
+    fn update_popup(&mut self, action: Action) -> bool {
         match action {
-            Action::Down => self.help_scroll = self.help_scroll.saturating_add(1),
-            Action::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
-            Action::PageDown => self.help_scroll = self.help_scroll.saturating_add(10),
-            Action::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
+            Action::Down => self.popup_scroll = self.popup_scroll.saturating_add(1),
+            Action::Up => self.popup_scroll = self.popup_scroll.saturating_sub(1),
+            Action::PageDown => self.popup_scroll = self.popup_scroll.saturating_add(10),
+            Action::PageUp => self.popup_scroll = self.popup_scroll.saturating_sub(10),
             Action::Interrupt => self.should_quit = true,
-            _ => self.show_help = false,
+            _ => self.popup = None,
         }
         true
     }

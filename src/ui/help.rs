@@ -1,4 +1,5 @@
-//! The help popup, generated from the key map so it always tells the truth.
+//! Popups: the help, generated from the key map so it always tells the truth, and the list of
+//! records that `--skip-invalid` left out.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -6,14 +7,41 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::Theme;
-use crate::app::{AppState, Context, key_label};
+use crate::app::{AppState, Context, Popup, key_label};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
-    let width = area.width.saturating_sub(4).min(76);
+    match state.popup {
+        Some(Popup::Help) => popup(frame, area, " Help ", help_lines(state, theme), state.popup_scroll, theme),
+        Some(Popup::Skipped) => {
+            let mut lines = vec![
+                Line::styled(
+                    format!("{} problems; these records were left out:", state.dataset.skipped.len()),
+                    theme.header(),
+                ),
+                Line::raw(""),
+            ];
+            lines.extend(state.dataset.skipped.iter().map(|s| Line::raw(s.as_str())));
+            popup(frame, area, " Skipped records ", lines, state.popup_scroll, theme)
+        }
+        None => {}
+    }
+}
+
+fn popup(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, scroll: u16, theme: &Theme) {
+    let width = area.width.saturating_sub(4).min(100);
     let height = area.height.saturating_sub(2);
     let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(popup);
+    let block = Block::bordered()
+        .border_set(theme.border())
+        .title(Line::styled(title.to_string(), theme.title()))
+        .title_bottom(Line::styled(" j/k scroll, any other key closes ", theme.dim()));
+    let paragraph = Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((scroll, 0));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(paragraph, popup);
+}
 
+fn help_lines<'a>(state: &'a AppState, theme: &Theme) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
     for context in [Context::Browse, Context::Search, Context::Global] {
         lines.push(Line::styled(context.title(), theme.header()));
@@ -30,14 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     for (example, meaning) in QUERY_HELP {
         lines.push(Line::from(vec![Span::styled(format!("  {example:<26}"), theme.key()), Span::raw(*meaning)]));
     }
-
-    let block = Block::bordered()
-        .border_set(theme.border())
-        .title(Line::styled(" Help ", theme.title()))
-        .title_bottom(Line::styled(" any key closes ", theme.dim()));
-    let paragraph = Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((state.help_scroll, 0));
-    frame.render_widget(Clear, popup);
-    frame.render_widget(paragraph, popup);
+    lines
 }
 
 const QUERY_HELP: &[(&str, &str)] = &[

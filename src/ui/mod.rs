@@ -55,9 +55,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         detail::render(frame, bottom_inner, state, theme);
     }
     search::render(frame, bar, state, theme);
-    if state.show_help {
-        help::render(frame, area, state, theme);
-    }
+    help::render(frame, area, state, theme);
 }
 
 fn focus_style(state: &AppState, theme: &Theme) -> ratatui::style::Style {

@@ -12,7 +12,7 @@ use crate::model::{Incident, TechniqueRef, format_usd, group_thousands, tactic_n
 pub fn render_bar(frame: &mut Frame, area: Rect, tab: Tab, theme: &Theme) {
     // Numbered titles tell which digit picks the tab; a narrow pane keeps just the names.
     let numbered: Vec<String> = Tab::ALL.iter().enumerate().map(|(i, t)| format!("{} {}", i + 1, t.title())).collect();
-    let width: usize = numbered.iter().map(|t| t.len() + 1).sum();
+    let width: usize = numbered.iter().map(|t| t.len()).sum::<usize>() + numbered.len() - 1;
     let titles =
         if width <= area.width as usize { numbered } else { Tab::ALL.iter().map(|t| t.title().to_string()).collect() };
     let selected = Tab::ALL.iter().position(|&t| t == tab);
