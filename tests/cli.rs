@@ -37,7 +37,7 @@ fn list_output_loads_again_and_validates() {
     let json = run(&["list", "--json"]);
     let path = dir.path().join("all.json");
     std::fs::write(&path, &json.stdout).unwrap();
-    let jsonl = run(&["list", "--jsonl", "-q", "year:2023"]);
+    let jsonl = run(&["list", "--jsonl", "-q", "id:coinspaid"]);
     let lines = dir.path().join("2023.jsonl");
     std::fs::write(&lines, &jsonl.stdout).unwrap();
     let o = run(&["validate", path.to_str().unwrap()]);
