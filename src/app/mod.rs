@@ -182,10 +182,9 @@ impl AppState {
                 self.popup_scroll = 0;
             }
             Action::PivotActor => {
-                let Some(actor) = self.selected_incident().and_then(|i| i.first_actor()) else { return false };
-                if actor.kind == crate::model::ActorType::Unknown && actor.name.eq_ignore_ascii_case("unknown") {
+                let Some(actor) = self.selected_incident().and_then(|i| i.actors.iter().find(|a| a.is_named())) else {
                     return false;
-                }
+                };
                 self.input = format!("actor:\"{}\"", actor.name.replace('"', ""));
                 self.refresh();
                 self.focus = Focus::List;

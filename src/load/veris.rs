@@ -10,7 +10,9 @@ use serde_json::value::RawValue;
 use super::Parsed;
 use super::country::country_name;
 use super::problem::{Problem, Text};
-use crate::model::{Actor, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, TechniqueRef, sanitize};
+use crate::model::{
+    Actor, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, TechniqueRef, UNNAMED_ACTOR_LABELS, sanitize,
+};
 
 /// Parses one VERIS incident file.
 pub fn parse(file: &str, text: &str, out: &mut Parsed) {
@@ -398,11 +400,13 @@ fn actors(r: &mut Reader, root: &Map) -> (Vec<Actor>, Vec<Motive>) {
             "internal" => ActorType::Insider,
             _ => ActorType::Unknown,
         };
+        // The model's labels for unnamed actors, so they do not tie unrelated incidents together.
+        let [_, external, internal, partner, unknown] = UNNAMED_ACTOR_LABELS;
         let label = match category {
-            "external" => "External actor",
-            "internal" => "Internal actor",
-            "partner" => "Partner",
-            _ => "Unknown actor",
+            "external" => external,
+            "internal" => internal,
+            "partner" => partner,
+            _ => unknown,
         };
         let shown: Vec<&str> = varieties.iter().copied().filter(|v| *v != "Unknown").collect();
         let mut names = names.into_iter();

@@ -165,6 +165,21 @@ pub struct Actor {
     pub aliases: Vec<String>,
 }
 
+/// Labels that describe an actor nobody named: `Unknown`, or a role such as
+/// `External actor (Organized crime)` as VERIS records give it. Such actors are shown, but they
+/// do not tie incidents together.
+pub const UNNAMED_ACTOR_LABELS: [&str; 5] = ["Unknown", "External actor", "Internal actor", "Partner", "Unknown actor"];
+
+impl Actor {
+    /// Whether the actor has a name of its own, as opposed to a description of its role.
+    pub fn is_named(&self) -> bool {
+        !UNNAMED_ACTOR_LABELS.iter().any(|label| {
+            self.name.eq_ignore_ascii_case(label)
+                || self.name.strip_prefix(label).is_some_and(|rest| rest.starts_with(" ("))
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActorType {
@@ -244,7 +259,7 @@ impl Dataset {
     /// Other incidents that name an actor of the same name or alias, in dataset order.
     pub fn incidents_of_actor(&self, actor: &Actor, except: usize) -> Vec<usize> {
         let names: Vec<String> = std::iter::once(&actor.name).chain(&actor.aliases).map(|n| n.to_lowercase()).collect();
-        if actor.kind == ActorType::Unknown && actor.name.eq_ignore_ascii_case("unknown") {
+        if !actor.is_named() {
             return Vec::new();
         }
         self.incidents
@@ -292,7 +307,23 @@ pub fn group_thousands(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::format_usd;
+    use super::{Actor, ActorType, format_usd};
+
+    #[test]
+    fn role_descriptions_are_not_names() {
+        let actor = |name: &str| Actor { name: name.into(), kind: ActorType::Unknown, location: None, aliases: vec![] };
+        assert!(actor("Lazarus Group").is_named());
+        assert!(actor("Partners in Crime").is_named());
+        for unnamed in [
+            "Unknown",
+            "unknown",
+            "External actor",
+            "External actor (Organized crime)",
+            "Internal actor (System admin)",
+        ] {
+            assert!(!actor(unnamed).is_named(), "{unnamed}");
+        }
+    }
 
     #[test]
     fn losses_read_as_analysts_write_them() {
