@@ -1,25 +1,15 @@
 //! The bundled dataset is correct: it validates, its techniques match ATT&CK v18.1, its links
 //! go both ways, every record has a source, and no incident is told twice.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 
 use incidents::load::{self, LoadOptions, attack};
 use incidents::model::{Dataset, TechniqueRef};
 
 fn bundled() -> Dataset {
     load::bundled(&LoadOptions::default()).expect("the bundled dataset validates")
-}
-
-/// A shared fixture; in CI its absence fails the test, elsewhere the test is skipped.
-fn fixture(rel: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures")).join(rel);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "fixture {} is missing", path.display());
-    eprintln!("skipped: fixture {} is missing", path.display());
-    None
 }
 
 #[test]
@@ -40,7 +30,7 @@ fn every_technique_is_in_the_catalog_and_the_catalog_matches_attack_18_1() {
     let catalog_ids: HashSet<&str> = d.catalog.techniques().iter().map(|t| t.id.as_str()).collect();
     assert_eq!(catalog_ids, used, "the catalog holds exactly the techniques the dataset uses");
 
-    let Some(path) = fixture("attack/enterprise-attack-18.1-stix20.json") else { return };
+    let Some(path) = common::fixture("attack/enterprise-attack-18.1-stix20.json") else { return };
     let text = std::fs::read_to_string(&path).unwrap();
     let attack = attack::parse_stix(&path.display().to_string(), &text).unwrap();
     assert_eq!(attack.len(), 691, "ATT&CK v18.1 has 691 active techniques and sub-techniques");

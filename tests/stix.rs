@@ -1,24 +1,12 @@
 //! The STIX loader against the OASIS example bundles (expected.json) and the ATT&CK enterprise bundle.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use incidents::load::{Format, LoadError, LoadOptions, load};
 use incidents::model::{Incident, TechniqueRef};
 use serde::Deserialize;
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
-
-/// The fixture, or `None` (with a message) when it is absent outside CI.
-fn fixture(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(FIXTURES).join(rel);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "fixture {} is missing", path.display());
-    eprintln!("skipping: fixture {} is missing", path.display());
-    None
-}
 
 #[derive(Deserialize)]
 struct Expected {
@@ -48,7 +36,7 @@ fn same_technique(loaded: &str, expected: &str) -> bool {
 
 #[test]
 fn oasis_bundles_match_their_expected_campaigns() {
-    let Some(dir) = fixture("stix") else { return };
+    let Some(dir) = common::fixture("stix") else { return };
     let expected: Vec<Expected> =
         serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
     let files: BTreeSet<&str> = expected.iter().map(|e| e.file.as_str()).collect();
@@ -92,7 +80,7 @@ fn check(file: &str, i: &Incident, e: &Expected) {
 
 #[test]
 fn the_defining_campaigns_example_reads_actor_types_and_motives() {
-    let Some(path) = fixture("stix/defining-campaigns-threat-actors-intrusion-sets.json") else {
+    let Some(path) = common::fixture("stix/defining-campaigns-threat-actors-intrusion-sets.json") else {
         return;
     };
     let d = load(&[path], &LoadOptions { format: Format::Stix, ..Default::default() }).unwrap();
@@ -108,7 +96,7 @@ fn the_defining_campaigns_example_reads_actor_types_and_motives() {
 
 #[test]
 fn the_attack_enterprise_bundle_yields_its_campaigns() {
-    let Some(path) = fixture("attack/enterprise-attack-18.1-stix20.json") else {
+    let Some(path) = common::fixture("attack/enterprise-attack-18.1-stix20.json") else {
         return;
     };
     let d = load(&[path], &LoadOptions::default()).expect("the ATT&CK bundle loads");

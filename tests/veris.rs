@@ -1,23 +1,12 @@
 //! The VERIS loader against real VCDB records and their hand-checkable facts (expected.json).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use incidents::load::{Format, LoadError, LoadOptions, load};
 use incidents::model::{Incident, Motive};
 use serde::Deserialize;
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
-
-/// The fixture directory, or `None` (with a message) when it is absent outside CI.
-fn fixture(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(FIXTURES).join(rel);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "fixture {} is missing", path.display());
-    eprintln!("skipping: fixture {} is missing", path.display());
-    None
-}
 
 #[derive(Deserialize)]
 struct Expected {
@@ -43,7 +32,7 @@ fn veris_options() -> LoadOptions {
 
 #[test]
 fn every_vcdb_record_loads_and_matches_its_expected_facts() {
-    let Some(dir) = fixture("vcdb") else { return };
+    let Some(dir) = common::fixture("vcdb") else { return };
     let expected = expected(&dir);
     assert_eq!(expected.len(), 50);
     let mut fallbacks = 0;
@@ -102,7 +91,7 @@ fn load_one(dir: &Path, file: &str) -> Incident {
 
 #[test]
 fn records_without_victim_id_get_an_honest_fallback() {
-    let Some(dir) = fixture("vcdb") else { return };
+    let Some(dir) = common::fixture("vcdb") else { return };
     // Public Administration (NAICS 92), Indonesia: the record names neither the victim nor more.
     let i = load_one(&dir, "024775f8-d5f9-4f9d-98b7-8de93177f3de.json");
     assert_eq!(i.victim, "Unnamed victim (Public Administration, ID)");
@@ -127,7 +116,7 @@ fn records_without_victim_id_get_an_honest_fallback() {
 
 #[test]
 fn a_directory_load_detects_veris_and_reads_upper_case_json_files() {
-    let Some(dir) = fixture("vcdb") else { return };
+    let Some(dir) = common::fixture("vcdb") else { return };
     let dataset = load(&[dir.join("incidents")], &LoadOptions::default()).expect("the VCDB directory loads");
     assert_eq!(dataset.incidents.len(), 50);
     assert!(dataset.skipped.is_empty());
@@ -140,7 +129,7 @@ fn a_directory_load_detects_veris_and_reads_upper_case_json_files() {
 
 #[test]
 fn reference_urls_become_sources_and_cia_follows_attributes() {
-    let Some(dir) = fixture("vcdb") else { return };
+    let Some(dir) = common::fixture("vcdb") else { return };
     let i = load_one(&dir, "000D403E-2DC9-4EA7-9294-BD3938D1C3C7.json");
     let urls: Vec<&str> = i.sources.iter().filter_map(|s| s.url.as_deref()).collect();
     assert_eq!(urls.len(), 2);
@@ -163,7 +152,7 @@ fn problems(err: LoadError) -> Vec<incidents::load::Problem> {
 
 #[test]
 fn bad_veris_files_give_positioned_problems() {
-    let Some(dir) = fixture("vcdb") else { return };
+    let Some(dir) = common::fixture("vcdb") else { return };
     let tmp = tempfile::tempdir().unwrap();
     let good = std::fs::read_to_string(dir.join("incidents/024775f8-d5f9-4f9d-98b7-8de93177f3de.json")).unwrap();
 
@@ -200,7 +189,7 @@ fn bad_veris_files_give_positioned_problems() {
 
 #[test]
 fn detection_finds_veris_keys_after_long_notes() {
-    let Some(dir) = fixture("vcdb") else { return };
+    let Some(dir) = common::fixture("vcdb") else { return };
     let good = std::fs::read_to_string(dir.join("incidents/024775f8-d5f9-4f9d-98b7-8de93177f3de.json")).unwrap();
     // Keys are sorted, so a long note under `action` pushes `incident_id` and `schema_version` far down.
     let long = good.replacen("\"action\": {", &format!("\"action\": {{\"notes\": \"{}\",", "word ".repeat(2000)), 1);

@@ -12,7 +12,7 @@ pub const BUNDLED: &str = include_str!("../../data/attack-techniques.json");
 pub fn parse_table(file: &str, text: &str) -> Result<Catalog, LoadError> {
     serde_json::from_str::<Vec<Technique>>(text)
         .map(Catalog::new)
-        .map_err(|e| LoadError::Invalid(vec![json_problem(file, &e)]))
+        .map_err(|e| LoadError::Invalid(vec![Text::new(file, text).json_error(text, &e)]))
 }
 
 #[derive(Deserialize)]
@@ -61,7 +61,8 @@ pub fn attack_external_id<'a>(refs: impl IntoIterator<Item = (&'a str, Option<&'
 
 /// Reads the active (not revoked, not deprecated) techniques of an ATT&CK STIX 2.0/2.1 bundle.
 pub fn parse_stix(file: &str, text: &str) -> Result<Catalog, LoadError> {
-    let bundle: Bundle = serde_json::from_str(text).map_err(|e| LoadError::Invalid(vec![json_problem(file, &e)]))?;
+    let bundle: Bundle =
+        serde_json::from_str(text).map_err(|e| LoadError::Invalid(vec![Text::new(file, text).json_error(text, &e)]))?;
     if bundle.kind != "bundle" {
         return Err(LoadError::Invalid(vec![Problem {
             file: file.to_string(),
@@ -89,16 +90,4 @@ pub fn parse_stix(file: &str, text: &str) -> Result<Catalog, LoadError> {
             Some(Technique { id, name: o.name, tactics })
         });
     Ok(Catalog::new(techniques))
-}
-
-fn json_problem(file: &str, e: &serde_json::Error) -> Problem {
-    let message = e.to_string();
-    let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m).to_string();
-    Problem {
-        file: file.to_string(),
-        position: Some(super::problem::Position { line: e.line().max(1), col: e.column().max(1) }),
-        record: None,
-        field: None,
-        message,
-    }
 }

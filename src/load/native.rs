@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::value::RawValue;
 
 use super::Parsed;
-use super::problem::{Problem, Text};
+use super::problem::{Problem, Text, json_kind};
 use crate::model::{
     Actor, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, TechniqueRef, is_attack_id, sanitize,
 };
@@ -41,7 +41,7 @@ pub fn parse(file: &str, text: &str, lines: bool, out: &mut Parsed) {
         None => out.problems.push(src.problem(body, None, None, "empty file: expected a JSON array of incidents")),
         Some('[') => match serde_json::from_str::<Vec<&RawValue>>(body) {
             Ok(records) => records.into_iter().for_each(|r| record(&src, r, out)),
-            Err(e) => out.problems.push(syntax(&src, body, &e)),
+            Err(e) => out.problems.push(src.json_error(body, &e)),
         },
         Some('{') => match serde_json::from_str::<BTreeMap<String, &RawValue>>(body) {
             Ok(map) if map.len() == 1 && map.contains_key("incidents") => {
@@ -58,7 +58,7 @@ pub fn parse(file: &str, text: &str, lines: bool, out: &mut Parsed) {
             }
             Ok(_) => match serde_json::from_str::<&RawValue>(body) {
                 Ok(one) => record(&src, one, out),
-                Err(e) => out.problems.push(syntax(&src, body, &e)),
+                Err(e) => out.problems.push(src.json_error(body, &e)),
             },
             // More than one value: JSON Lines without the extension.
             Err(e)
@@ -67,7 +67,7 @@ pub fn parse(file: &str, text: &str, lines: bool, out: &mut Parsed) {
             {
                 parse_lines(&src, body, out)
             }
-            Err(e) => out.problems.push(syntax(&src, body, &e)),
+            Err(e) => out.problems.push(src.json_error(body, &e)),
         },
         Some(_) => out.problems.push(src.problem(
             body.trim_start(),
@@ -86,29 +86,8 @@ fn parse_lines(src: &Text, body: &str, out: &mut Parsed) {
         }
         match serde_json::from_str::<&RawValue>(trimmed) {
             Ok(r) => record(src, r, out),
-            Err(e) => out.problems.push(syntax(src, trimmed, &e)),
+            Err(e) => out.problems.push(src.json_error(trimmed, &e)),
         }
-    }
-}
-
-/// A syntax error at serde's position inside `part`, translated to the whole file.
-fn syntax(src: &Text, part: &str, e: &serde_json::Error) -> Problem {
-    let base = src.position_of(part);
-    let (line, col) = (e.line().max(1), e.column().max(1));
-    let position = if line == 1 {
-        super::problem::Position { line: base.line, col: base.col + col - 1 }
-    } else {
-        super::problem::Position { line: base.line + line - 1, col }
-    };
-    let message = e.to_string();
-    // serde appends " at line L column C"; the position is already in front.
-    let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
-    Problem {
-        file: src.file.to_string(),
-        position: Some(position),
-        record: None,
-        field: None,
-        message: format!("invalid JSON: {message}"),
     }
 }
 
@@ -137,7 +116,7 @@ impl<'s, 'a> Fields<'s, 'a> {
     fn map(&mut self, raw: &'a RawValue, path: &str) -> Option<Map<'a>> {
         let map = serde_json::from_str::<Map<'a>>(raw.get()).ok();
         if map.is_none() {
-            self.problem(raw.get(), path, format!("expected an object, found {}", kind(raw)));
+            self.problem(raw.get(), path, format!("expected an object, found {}", json_kind(raw)));
         }
         map
     }
@@ -172,7 +151,7 @@ impl<'s, 'a> Fields<'s, 'a> {
                     }
                 }
                 Err(_) => {
-                    self.problem(raw.get(), &p, format!("expected a string, found {}", kind(raw)));
+                    self.problem(raw.get(), &p, format!("expected a string, found {}", json_kind(raw)));
                     None
                 }
             },
@@ -184,7 +163,7 @@ impl<'s, 'a> Fields<'s, 'a> {
         match serde_json::from_str::<Vec<&'a RawValue>>(raw.get()) {
             Ok(v) => v,
             Err(_) => {
-                self.problem(raw.get(), &join(path, key), format!("expected an array, found {}", kind(raw)));
+                self.problem(raw.get(), &join(path, key), format!("expected an array, found {}", json_kind(raw)));
                 Vec::new()
             }
         }
@@ -196,9 +175,11 @@ impl<'s, 'a> Fields<'s, 'a> {
             match serde_json::from_str::<String>(raw.get()) {
                 Ok(s) if !s.trim().is_empty() => out.push((sanitize(&s), raw)),
                 Ok(_) => self.problem(raw.get(), &format!("{key}[{i}]"), "must not be empty"),
-                Err(_) => {
-                    self.problem(raw.get(), &format!("{key}[{i}]"), format!("expected a string, found {}", kind(raw)))
-                }
+                Err(_) => self.problem(
+                    raw.get(),
+                    &format!("{key}[{i}]"),
+                    format!("expected a string, found {}", json_kind(raw)),
+                ),
             }
         }
         out
@@ -298,7 +279,7 @@ impl<'s, 'a> Fields<'s, 'a> {
                 Err(_) => self.problem(
                     a.get(),
                     &format!("{path}.aliases[{i}]"),
-                    format!("expected a string, found {}", kind(a)),
+                    format!("expected a string, found {}", json_kind(a)),
                 ),
             }
         }
@@ -440,19 +421,8 @@ fn field_key<'t>(object: &'t str, key: &str, value: &RawValue) -> &'t str {
     object[..value_at.min(object.len())].rfind(&quoted).map_or(object, |i| &object[i..])
 }
 
-fn kind(raw: &RawValue) -> &'static str {
-    match raw.get().as_bytes().first() {
-        Some(b'"') => "a string",
-        Some(b'[') => "an array",
-        Some(b'{') => "an object",
-        Some(b't' | b'f') => "a boolean",
-        Some(b'n') => "null",
-        _ => "a number",
-    }
-}
-
 fn kind_or_value(raw: &RawValue) -> String {
-    match kind(raw) {
+    match json_kind(raw) {
         "a number" => raw.get().to_string(),
         k => k.to_string(),
     }

@@ -46,6 +46,29 @@ impl<'a> Text<'a> {
         Position { line, col }
     }
 
+    /// A JSON error that serde reported inside `part` (a slice of this text), placed in the file.
+    pub fn json_error(&self, part: &str, e: &serde_json::Error) -> Problem {
+        // serde counts lines from the start of `part` and columns in bytes; positions here count
+        // characters from the start of the file.
+        let line_start: usize = part.split_inclusive('\n').take(e.line().saturating_sub(1)).map(str::len).sum();
+        let inside = (line_start + e.column().saturating_sub(1)).min(part.len());
+        let part_start = (part.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
+        let message = e.to_string();
+        // serde appends " at line L column C"; the position is already in front.
+        let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "unexpected JSON value",
+            _ => "invalid JSON",
+        };
+        Problem {
+            file: self.file.to_string(),
+            position: Some(self.position_at(part_start + inside)),
+            record: None,
+            field: None,
+            message: format!("{what}: {message}"),
+        }
+    }
+
     /// A problem at a slice of this text.
     pub fn problem(
         &self,
@@ -61,6 +84,18 @@ impl<'a> Text<'a> {
             field: field.map(str::to_string),
             message: message.into(),
         }
+    }
+}
+
+/// What kind of JSON value a raw value is, for messages.
+pub fn json_kind(raw: &serde_json::value::RawValue) -> &'static str {
+    match raw.get().as_bytes().first() {
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        Some(b'{') => "an object",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
     }
 }
 

@@ -13,8 +13,7 @@ use serde_json::value::RawValue;
 use super::Parsed;
 use super::attack::attack_external_id;
 use super::country::country_name;
-use super::problem::{Position, Problem, Text};
-use super::veris::{kind, syntax};
+use super::problem::{Position, Problem, Text, json_kind};
 use crate::model::{Actor, ActorType, Incident, Motive, PartialDate, Source, TechniqueRef, is_attack_id, sanitize};
 
 /// A bundle read in one pass, each object straight into its used fields.
@@ -117,7 +116,7 @@ pub fn parse(file: &str, text: &str, out: &mut Parsed) {
                 && serde_json::from_str::<&str>(kind_raw.get()).ok() != Some("bundle")
             {
                 let found =
-                    serde_json::from_str::<String>(kind_raw.get()).unwrap_or_else(|_| kind(kind_raw).to_string());
+                    serde_json::from_str::<String>(kind_raw.get()).unwrap_or_else(|_| json_kind(kind_raw).to_string());
                 let message = format!("expected a STIX bundle (\"type\": \"bundle\"), found {found:?}");
                 out.problems.push(src.problem(kind_raw.get(), None, Some("type"), message));
                 return;
@@ -132,13 +131,13 @@ pub fn parse(file: &str, text: &str, out: &mut Parsed) {
         Err(e) if e.classify() == serde_json::error::Category::Data => match reader.loose(body) {
             Some(objects) => objects,
             None => {
-                let mut p = syntax(&src, body, &e);
+                let mut p = src.json_error(body, &e);
                 p.message = format!("expected a STIX bundle object: {}", p.message);
                 out.problems.push(p);
                 return;
             }
         },
-        Err(e) => return out.problems.push(syntax(&src, body, &e)),
+        Err(e) => return out.problems.push(src.json_error(body, &e)),
     };
     let graph = reader.graph(objects);
     out.problems.append(&mut reader.problems);
@@ -238,7 +237,7 @@ impl Reader<'_> {
             return Ok(None);
         };
         serde_json::from_str(raw.get()).map(Some).map_err(|_| {
-            self.problem(raw, record, field, format!("expected {expected}, found {}", kind(raw)));
+            self.problem(raw, record, field, format!("expected {expected}, found {}", json_kind(raw)));
         })
     }
 
@@ -268,7 +267,7 @@ impl Reader<'_> {
                         let e = e.rsplit_once(" at line ").map_or(e.as_str(), |m| m.0);
                         format!("invalid STIX object: {e}")
                     } else {
-                        format!("expected a STIX object, found {}", kind(raw))
+                        format!("expected a STIX object, found {}", json_kind(raw))
                     };
                     let p = self.src.problem(raw.get(), None, Some(&field), message);
                     self.problems.push(p);

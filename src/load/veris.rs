@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 
 use super::Parsed;
 use super::country::country_name;
-use super::problem::{Problem, Text};
+use super::problem::{Problem, Text, json_kind};
 use crate::model::{
     Actor, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, TechniqueRef, UNNAMED_ACTOR_LABELS, sanitize,
 };
@@ -20,43 +20,7 @@ pub fn parse(file: &str, text: &str, out: &mut Parsed) {
     let body = text.trim_start_matches('\u{feff}');
     match serde_json::from_str::<&RawValue>(body) {
         Ok(raw) => record(&src, raw, out),
-        Err(e) => out.problems.push(syntax(&src, body, &e)),
-    }
-}
-
-/// A JSON error at serde's position inside `part` (a slice of the file), as a positioned problem.
-pub(super) fn syntax(src: &Text, part: &str, e: &serde_json::Error) -> Problem {
-    // serde counts lines from the start of `part` and columns in bytes; `Text` counts characters.
-    let line_start: usize = part.split_inclusive('\n').take(e.line().saturating_sub(1)).map(str::len).sum();
-    let offset = (line_start + e.column().saturating_sub(1)).min(part.len());
-    let base = src.position_of(part);
-    let position = src.position_at(src.text.len() - part.len() + offset);
-    let position = if part.is_empty() { base } else { position };
-    let message = e.to_string();
-    // serde appends " at line L column C"; the position is already in front.
-    let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
-    let what = match e.classify() {
-        serde_json::error::Category::Data => "unexpected JSON value",
-        _ => "invalid JSON",
-    };
-    Problem {
-        file: src.file.to_string(),
-        position: Some(position),
-        record: None,
-        field: None,
-        message: format!("{what}: {message}"),
-    }
-}
-
-/// What kind of JSON value a raw value is, for messages.
-pub(super) fn kind(raw: &RawValue) -> &'static str {
-    match raw.get().as_bytes().first() {
-        Some(b'"') => "a string",
-        Some(b'[') => "an array",
-        Some(b'{') => "an object",
-        Some(b't' | b'f') => "a boolean",
-        Some(b'n') => "null",
-        _ => "a number",
+        Err(e) => out.problems.push(src.json_error(body, &e)),
     }
 }
 
@@ -84,7 +48,7 @@ impl Reader<'_> {
         match serde_json::from_str(raw.get()) {
             Ok(v) => Some(v),
             Err(_) => {
-                self.problem(raw, path, format!("expected {expected}, found {}", kind(raw)));
+                self.problem(raw, path, format!("expected {expected}, found {}", json_kind(raw)));
                 None
             }
         }
@@ -95,7 +59,7 @@ impl Reader<'_> {
             Ok(m) => Some(m),
             Err(_) => {
                 let field = if path.is_empty() { "(record)" } else { path };
-                self.problem(raw, field, format!("expected an object, found {}", kind(raw)));
+                self.problem(raw, field, format!("expected an object, found {}", json_kind(raw)));
                 None
             }
         }
@@ -139,7 +103,7 @@ impl Reader<'_> {
         match serde_json::from_str::<Vec<&'a RawValue>>(raw.get()) {
             Ok(v) => Some(v),
             Err(_) => {
-                self.problem(raw, path, format!("expected an array, found {}", kind(raw)));
+                self.problem(raw, path, format!("expected an array, found {}", json_kind(raw)));
                 None
             }
         }
