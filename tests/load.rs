@@ -74,6 +74,8 @@ fn a_directory_loads_its_dataset_files_in_name_order() {
     let d = load::load(&[dir.path().to_path_buf()], &LoadOptions::default()).unwrap();
     let ids: Vec<_> = d.incidents.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(ids, ["one", "two"]);
+    let dir_name = dir.path().file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(d.label, format!("{dir_name}/ (2 files)"));
 }
 
 #[test]

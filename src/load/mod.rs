@@ -70,8 +70,11 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset, LoadError>
         }
         parsed_files.push((name, parsed));
     }
-    let label = match files.as_slice() {
-        [one] => one.file_name().map_or_else(|| one.display().to_string(), |n| n.to_string_lossy().into_owned()),
+    // Named as the analyst named it: one file, one directory (with its file count), or a count.
+    let name = |p: &Path| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let label = match (paths, files.as_slice()) {
+        (_, [one]) => name(one),
+        ([dir], _) => format!("{}/ ({} files)", name(dir), files.len()),
         _ => format!("{} files", files.len()),
     };
     finish(parsed_files, catalog, label, opts)
