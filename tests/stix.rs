@@ -125,6 +125,12 @@ fn the_attack_enterprise_bundle_yields_its_campaigns() {
     assert!(dream.summary.starts_with("Operation Dream Job was a cyber espionage operation"));
     assert!(dream.sources.iter().any(|s| s.url.as_deref() == Some("https://attack.mitre.org/campaigns/C0022")));
     assert!(dream.sources.iter().all(|s| s.title.is_some() || s.url.is_some()));
+    // The bundle's own techniques name every technique its campaigns use.
+    let t = d.catalog.get("T1614.001").expect("a technique the bundled catalog lacks");
+    assert_eq!(t.name, "System Language Discovery");
+    assert!(
+        d.incidents.iter().flat_map(|i| &i.ttps).filter_map(|t| t.attack_id()).all(|id| d.catalog.get(id).is_some())
+    );
 }
 
 #[test]

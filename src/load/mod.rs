@@ -57,7 +57,7 @@ pub fn bundled(opts: &LoadOptions) -> Result<Dataset, LoadError> {
 
 /// Loads files and directories (every `.json`, `.jsonl` and `.ndjson` file inside, sorted).
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset, LoadError> {
-    let catalog = catalog(opts)?;
+    let mut catalog = catalog(opts)?;
     let files = expand(paths)?;
     let mut parsed_files = Vec::with_capacity(files.len());
     for path in &files {
@@ -65,7 +65,18 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset, LoadError>
         let text = read_text(path)?;
         let mut parsed = Parsed::default();
         match text {
-            Ok(text) => parse_text(&name, &text, path, opts.format, &mut parsed),
+            Ok(text) => {
+                parse_text(&name, &text, path, opts.format, &mut parsed);
+                // A bundle that carries ATT&CK's techniques names them for its own campaigns.
+                let stix =
+                    opts.format == Format::Stix || (opts.format == Format::Auto && detect(&text) == Format::Stix);
+                if stix
+                    && text.contains("\"attack-pattern\"")
+                    && let Ok(techniques) = attack::parse_stix(&name, &text)
+                {
+                    catalog.extend(techniques);
+                }
+            }
             Err(p) => parsed.problems.push(p),
         }
         parsed_files.push((name, parsed));

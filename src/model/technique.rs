@@ -84,6 +84,11 @@ impl Catalog {
         Self { by_id: techniques.into_iter().map(|t| (t.id.clone(), t)).collect() }
     }
 
+    /// Adds techniques, replacing those of the same id.
+    pub fn extend(&mut self, other: Catalog) {
+        self.by_id.extend(other.by_id);
+    }
+
     pub fn get(&self, id: &str) -> Option<&Technique> {
         self.by_id.get(id)
     }
