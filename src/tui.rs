@@ -9,7 +9,9 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use ratatui::DefaultTerminal;
-use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, MouseEventKind};
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyModifiers, MouseEventKind,
+};
 use ratatui::crossterm::execute;
 
 use crate::app::{Action, AppState};
@@ -86,6 +88,13 @@ fn event_loop(
 
 fn handle(state: &mut AppState, event: Event) -> bool {
     match event {
+        // Esc and the next key arriving together (fast typing, a slow link) read as Alt-key;
+        // nothing is bound to Alt, so take them as the two keys they were.
+        Event::Key(key @ KeyEvent { code: KeyCode::Char(_), modifiers: KeyModifiers::ALT, .. }) => {
+            let esc = handle(state, Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+            let next = handle(state, Event::Key(KeyEvent::new(key.code, KeyModifiers::NONE)));
+            esc | next
+        }
         Event::Key(key) => match state.keymap.action(state.focus, key) {
             Some(action) => state.update(action),
             None => false,
