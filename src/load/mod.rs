@@ -8,7 +8,7 @@ mod problem;
 mod stix;
 mod veris;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub use problem::{LoadError, Position, Problem, Text};
@@ -41,7 +41,8 @@ pub struct LoadOptions {
 /// What a loader made of one file.
 #[derive(Debug, Default)]
 pub struct Parsed {
-    pub incidents: Vec<(Incident, Position)>,
+    /// Each incident with the byte offset of its record, to place problems found later.
+    pub incidents: Vec<(Incident, usize)>,
     pub problems: Vec<Problem>,
     /// Records that had problems, by id or position, for the "skipped" list.
     pub rejected: Vec<String>,
@@ -52,6 +53,7 @@ pub fn bundled(opts: &LoadOptions) -> Result<Dataset, LoadError> {
     let catalog = catalog(opts)?;
     let mut parsed = Parsed::default();
     native::parse(BUNDLED_NAME, BUNDLED_INCIDENTS, false, &mut parsed);
+    reject_duplicates(&Text::new(BUNDLED_NAME, BUNDLED_INCIDENTS), &mut parsed);
     finish(vec![(BUNDLED_NAME.to_string(), parsed)], catalog, "bundled dataset".into(), opts)
 }
 
@@ -67,6 +69,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset, LoadError>
         match text {
             Ok(text) => {
                 parse_text(&name, &text, path, opts.format, &mut parsed);
+                reject_duplicates(&Text::new(&name, &text), &mut parsed);
                 // A bundle that carries ATT&CK's techniques names them for its own campaigns.
                 let stix =
                     opts.format == Format::Stix || (opts.format == Format::Auto && detect(&text) == Format::Stix);
@@ -204,7 +207,34 @@ fn catalog(opts: &LoadOptions) -> Result<Catalog, LoadError> {
     }
 }
 
-/// Merges files: ids unique within a file, prefixed by the file's name when files collide.
+/// Ids must be unique within a file: a repeated id is a problem at the record that repeats it.
+fn reject_duplicates(src: &Text, parsed: &mut Parsed) {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut repeated = Vec::new();
+    for (n, (incident, offset)) in parsed.incidents.iter().enumerate() {
+        if let Some(&earlier) = first.get(incident.id.as_str()) {
+            repeated.push((n, earlier, *offset));
+        } else {
+            first.insert(&incident.id, *offset);
+        }
+    }
+    let mut problems = Vec::new();
+    for &(n, earlier, offset) in repeated.iter().rev() {
+        let (incident, _) = parsed.incidents.remove(n);
+        problems.push(Problem {
+            file: src.file.to_string(),
+            position: Some(src.position_at(offset)),
+            record: Some(incident.id.clone()),
+            field: Some("id".into()),
+            message: format!("duplicate id: already used by the record at line {}", src.position_at(earlier).line),
+        });
+        parsed.rejected.push(incident.id);
+    }
+    problems.reverse();
+    parsed.problems.extend(problems);
+}
+
+/// Merges files; ids that collide across files get the file's name as a prefix.
 /// A `related` id outside the dataset is kept, not an error: a subset cut from a larger dataset
 /// (`list --json -q ...`) must load again.
 fn finish(
@@ -216,29 +246,18 @@ fn finish(
     let mut problems = Vec::new();
     let mut skipped = Vec::new();
     let mut incidents: Vec<Incident> = Vec::new();
-    let mut seen: HashMap<String, (usize, Position)> = HashMap::new();
-    for (file_index, (file, parsed)) in files.into_iter().enumerate() {
+    let mut seen: HashSet<String> = HashSet::new();
+    for (file, parsed) in files {
         problems.extend(parsed.problems);
         skipped.extend(parsed.rejected);
-        for (mut incident, position) in parsed.incidents {
-            if let Some(&(first_file, first)) = seen.get(&incident.id) {
-                if first_file == file_index {
-                    problems.push(Problem {
-                        file: file.clone(),
-                        position: Some(position),
-                        record: Some(incident.id.clone()),
-                        field: Some("id".into()),
-                        message: format!("duplicate id: already used by the record at line {}", first.line),
-                    });
-                    skipped.push(incident.id);
-                    continue;
-                }
+        for (mut incident, _) in parsed.incidents {
+            if seen.contains(&incident.id) {
                 let stem = Path::new(&file).file_stem().map_or(file.clone(), |s| s.to_string_lossy().into_owned());
                 incident.id = format!("{stem}/{}", incident.id);
-                if seen.contains_key(&incident.id) {
+                if seen.contains(&incident.id) {
                     problems.push(Problem {
                         file: file.clone(),
-                        position: Some(position),
+                        position: None,
                         record: Some(incident.id.clone()),
                         field: Some("id".into()),
                         message: "duplicate id, even after prefixing it with the file name".into(),
@@ -247,7 +266,7 @@ fn finish(
                     continue;
                 }
             }
-            seen.insert(incident.id.clone(), (file_index, position));
+            seen.insert(incident.id.clone());
             incidents.push(incident);
         }
     }

@@ -377,7 +377,6 @@ fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
     let (Some(id), Some(victim), Some(date), Some(summary)) = (id, victim, date, summary) else {
         return;
     };
-    let position = src.position_of(raw.get());
     out.incidents.push((
         Incident {
             id,
@@ -396,7 +395,7 @@ fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
             related,
             tags,
         },
-        position,
+        src.offset_of(raw.get()),
     ));
 }
 

@@ -23,12 +23,15 @@ impl<'a> Text<'a> {
         Self { file, text, line_starts: std::cell::OnceCell::new() }
     }
 
-    /// The position where `part` (a slice of this text) begins.
+    /// The byte offset where `part` (a slice of this text) begins.
+    pub fn offset_of(&self, part: &str) -> usize {
+        (part.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize).min(self.text.len())
+    }
+
+    /// The position where `part` (a slice of this text) begins. Counting the column costs the
+    /// length of its line, so positions are only worked out for problems.
     pub fn position_of(&self, part: &str) -> Position {
-        let start = self.text.as_ptr() as usize;
-        let at = part.as_ptr() as usize;
-        let offset = at.saturating_sub(start).min(self.text.len());
-        self.position_at(offset)
+        self.position_at(self.offset_of(part))
     }
 
     /// The position of a byte offset.

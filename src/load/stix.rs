@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use super::Parsed;
 use super::attack::attack_external_id;
 use super::country::country_name;
-use super::problem::{Position, Problem, Text, json_kind};
+use super::problem::{Problem, Text, json_kind};
 use crate::model::{Actor, ActorType, Incident, Motive, PartialDate, Source, TechniqueRef, is_attack_id, sanitize};
 
 /// A bundle read in one pass, each object straight into its used fields.
@@ -557,8 +557,7 @@ impl Graph<'_> {
 
     fn incidents(&self, src: &Text, out: &mut Parsed) {
         let file_name = Path::new(src.file).file_name().map_or(src.file.into(), |n| n.to_string_lossy());
-        let positions = positions(src, self.roots.iter().map(|r| r.raw.get()));
-        for (root, position) in self.roots.iter().zip(positions) {
+        for root in &self.roots {
             let mut victims: Vec<&str> = Vec::new();
             let mut locations: Vec<&str> = Vec::new();
             let mut sectors: Vec<String> = Vec::new();
@@ -646,33 +645,10 @@ impl Graph<'_> {
                     related: Vec::new(),
                     tags,
                 },
-                position,
+                src.offset_of(root.raw.get()),
             ));
         }
     }
-}
-
-/// The positions of slices of the text, found in one pass: `Text::position_of` scans from the
-/// start of the file each time, which is quadratic over a large bundle.
-fn positions<'t>(src: &Text, parts: impl Iterator<Item = &'t str>) -> Vec<Position> {
-    let base = src.text.as_ptr() as usize;
-    let offsets: Vec<usize> = parts.map(|p| (p.as_ptr() as usize).saturating_sub(base).min(src.text.len())).collect();
-    let mut order: Vec<usize> = (0..offsets.len()).collect();
-    order.sort_by_key(|&i| offsets[i]);
-    let mut out = vec![Position::default(); offsets.len()];
-    let (mut line, mut line_start, mut at) = (1, 0, 0);
-    for i in order {
-        let offset = offsets[i];
-        let passed = src.text.get(at..offset).unwrap_or_default();
-        line += passed.bytes().filter(|&b| b == b'\n').count();
-        if let Some(nl) = passed.rfind('\n') {
-            line_start = at + nl + 1;
-        }
-        at = offset;
-        let col = src.text.get(line_start..offset).map_or(0, |s| s.chars().count()) + 1;
-        out[i] = Position { line, col };
-    }
-    out
 }
 
 /// A string value without escapes, borrowed from the text; `None` for anything else.

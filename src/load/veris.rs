@@ -198,7 +198,7 @@ fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
         related: Vec::new(),
         tags,
     };
-    out.incidents.push((incident, position));
+    out.incidents.push((incident, src.offset_of(raw.get())));
 }
 
 /// `timeline.incident`: the year is required; month and day add precision when present.
@@ -513,7 +513,7 @@ mod tests {
         let out = parse_one(MINIMAL);
         assert!(out.problems.is_empty(), "{:?}", out.problems);
         let (i, pos) = &out.incidents[0];
-        assert_eq!(*pos, Position { line: 1, col: 1 });
+        assert_eq!(*pos, 0, "the record starts the file");
         assert_eq!(i.id, "x-1");
         assert_eq!(i.victim, "Unnamed victim (Healthcare, US)");
         assert_eq!(i.date.to_string(), "2021-02-28");
