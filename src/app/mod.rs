@@ -154,7 +154,8 @@ impl AppState {
 
     pub fn with_sort(mut self, sort: SortKey) -> Self {
         self.sort = sort;
-        self.refresh();
+        // The hits are already there; only their order changes.
+        self.resort();
         self
     }
 
