@@ -291,3 +291,12 @@ fn skipped_records_are_counted_and_listed_in_a_popup() {
     assert!(!has(&s, "Skipped records"), "any key closes the popup");
     assert_has(&s, ">2021     Acme");
 }
+
+#[test]
+fn starting_with_a_sort_selects_the_first_row_of_that_order() {
+    let state = bundled().with_sort(incidents::query::SortKey::Loss);
+    let first = state.selected_incident().unwrap();
+    let max = state.dataset.incidents.iter().filter_map(|i| i.loss_usd).max();
+    assert_eq!(first.loss_usd, max, "the largest reported loss comes first and is selected");
+    assert_has(&screen(&state, 120, 40), "sort loss ↓");
+}

@@ -154,8 +154,9 @@ impl AppState {
 
     pub fn with_sort(mut self, sort: SortKey) -> Self {
         self.sort = sort;
-        // The hits are already there; only their order changes.
+        // The hits are already there; only their order changes, and the first row is selected.
         self.resort();
+        self.selected = 0;
         self
     }
 
