@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use unicode_width::UnicodeWidthStr;
 
 use crate::load::{self, Format, LoadError, LoadOptions};
-use crate::model::{Dataset, Incident, TechniqueRef, format_usd, tactic_name};
+use crate::model::{Dataset, Incident, TechniqueRef, format_usd};
 use crate::query::{Hit, Matcher, Query, SortKey, search};
 
 #[derive(Debug, Parser)]
@@ -360,10 +360,7 @@ fn write_text(inc: &Incident, index: usize, dataset: &Dataset, out: &mut impl Wr
         for t in &inc.ttps {
             match t {
                 TechniqueRef::Attack { id, .. } => match dataset.catalog.get(id) {
-                    Some(tech) => {
-                        let tactics: Vec<String> = tech.tactics.iter().map(|t| tactic_name(t)).collect();
-                        writeln!(out, "  {id:<10}{} ({})", tech.name, tactics.join(", "))?
-                    }
+                    Some(tech) => writeln!(out, "  {id:<10}{} ({})", tech.name, tech.tactic_names())?,
                     None => writeln!(out, "  {id:<10}(not in the technique catalog)")?,
                 },
                 TechniqueRef::Other { name, framework, .. } => {
@@ -396,13 +393,12 @@ fn write_text(inc: &Incident, index: usize, dataset: &Dataset, out: &mut impl Wr
     if !inc.sources.is_empty() {
         writeln!(out, "\nSources")?;
         for (n, s) in inc.sources.iter().enumerate() {
-            let mut line = format!("  {}. {}", n + 1, s.title.as_deref().or(s.url.as_deref()).unwrap_or_default());
-            let by: Vec<String> = s.publisher.iter().cloned().chain(s.date.map(|d| d.display())).collect();
-            if !by.is_empty() {
-                line.push_str(&format!(" — {}", by.join(", ")));
+            let mut line = format!("  {}. {}", n + 1, s.heading());
+            if let Some(by) = s.byline() {
+                line.push_str(&format!(" — {by}"));
             }
             writeln!(out, "{line}")?;
-            if let (Some(url), Some(_)) = (&s.url, &s.title) {
+            if let Some(url) = s.url_below() {
                 writeln!(out, "     {url}")?;
             }
         }

@@ -233,6 +233,24 @@ pub struct Source {
     pub date: Option<PartialDate>,
 }
 
+impl Source {
+    /// What the source is called: its title, else its address.
+    pub fn heading(&self) -> &str {
+        self.title.as_deref().or(self.url.as_deref()).unwrap_or_default()
+    }
+
+    /// Who published it and when: `SC Media, 28 Jul 2023`.
+    pub fn byline(&self) -> Option<String> {
+        let parts: Vec<String> = self.publisher.iter().cloned().chain(self.date.map(|d| d.display())).collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
+    /// The address, when the heading is the title and so does not show it.
+    pub fn url_below(&self) -> Option<&str> {
+        self.title.as_ref().and(self.url.as_deref())
+    }
+}
+
 fn serialize_opt_date<S: serde::Serializer>(d: &Option<PartialDate>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.collect_str(d),

@@ -73,6 +73,13 @@ pub struct Technique {
     pub tactics: Vec<String>,
 }
 
+impl Technique {
+    /// Its tactics as ATT&CK writes them: `Initial Access, Execution`.
+    pub fn tactic_names(&self) -> String {
+        self.tactics.iter().map(|t| tactic_name(t)).collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// Technique names by id.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {

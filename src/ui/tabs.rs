@@ -7,7 +7,7 @@ use ratatui::widgets::Tabs;
 
 use super::Theme;
 use crate::app::{AppState, Tab};
-use crate::model::{Incident, TechniqueRef, format_usd, group_thousands, tactic_name};
+use crate::model::{Incident, TechniqueRef, format_usd, group_thousands};
 
 pub fn render_bar(frame: &mut Frame, area: Rect, tab: Tab, theme: &Theme) {
     // Numbered titles tell which digit picks the tab; a narrow pane keeps just the names.
@@ -85,9 +85,7 @@ fn ttps<'a>(state: &'a AppState, inc: &'a Incident, theme: &Theme, lines: &mut V
         match t {
             TechniqueRef::Attack { id, .. } => {
                 let (name, tactics) = match state.dataset.catalog.get(id) {
-                    Some(tech) => {
-                        (tech.name.clone(), tech.tactics.iter().map(|t| tactic_name(t)).collect::<Vec<_>>().join(", "))
-                    }
+                    Some(tech) => (tech.name.clone(), tech.tactic_names()),
                     None => ("(not in the technique catalog)".to_string(), String::new()),
                 };
                 let mut spans = vec![Span::styled(format!("{id:<10}"), theme.id()), Span::styled(name, theme.title())];
@@ -145,19 +143,12 @@ fn sources<'a>(inc: &'a Incident, theme: &Theme, lines: &mut Vec<Line<'a>>) {
     }
     for (n, s) in inc.sources.iter().enumerate() {
         let mut spans = vec![Span::styled(format!("{}. ", n + 1), theme.label())];
-        spans.push(Span::styled(s.title.as_deref().or(s.url.as_deref()).unwrap_or_default(), theme.title()));
-        let mut by = Vec::new();
-        if let Some(p) = &s.publisher {
-            by.push(p.clone());
-        }
-        if let Some(d) = s.date {
-            by.push(d.display());
-        }
-        if !by.is_empty() {
-            spans.push(Span::raw(format!(" — {}", by.join(", "))));
+        spans.push(Span::styled(s.heading(), theme.title()));
+        if let Some(by) = s.byline() {
+            spans.push(Span::raw(format!(" — {by}")));
         }
         lines.push(Line::from(spans));
-        if let (Some(url), Some(_)) = (&s.url, &s.title) {
+        if let Some(url) = s.url_below() {
             lines.push(Line::styled(format!("   {url}"), theme.dim()));
         }
     }
