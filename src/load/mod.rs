@@ -68,12 +68,10 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset, LoadError>
         let mut parsed = Parsed::default();
         match text {
             Ok(text) => {
-                parse_text(&name, &text, path, opts.format, &mut parsed);
+                let format = parse_text(&name, &text, path, opts.format, &mut parsed);
                 reject_duplicates(&Text::new(&name, &text), &mut parsed);
                 // A bundle that carries ATT&CK's techniques names them for its own campaigns.
-                let stix =
-                    opts.format == Format::Stix || (opts.format == Format::Auto && detect(&text) == Format::Stix);
-                if stix
+                if format == Format::Stix
                     && text.contains("\"attack-pattern\"")
                     && let Ok(techniques) = attack::parse_stix(&name, &text)
                 {
@@ -95,18 +93,16 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset, LoadError>
 }
 
 /// Parses one file's text in the given or detected format.
-pub fn parse_text(name: &str, text: &str, path: &Path, format: Format, out: &mut Parsed) {
+/// Returns the format it was read as.
+pub fn parse_text(name: &str, text: &str, path: &Path, format: Format, out: &mut Parsed) -> Format {
     let lines = matches!(extension(path).as_deref(), Some("jsonl" | "ndjson"));
+    let format = if format == Format::Auto { detect(text) } else { format };
     match format {
-        Format::Native => native::parse(name, text, lines, out),
         Format::Veris => veris::parse(name, text, out),
         Format::Stix => stix::parse(name, text, out),
-        Format::Auto => match detect(text) {
-            Format::Veris => veris::parse(name, text, out),
-            Format::Stix => stix::parse(name, text, out),
-            _ => native::parse(name, text, lines, out),
-        },
+        Format::Native | Format::Auto => native::parse(name, text, lines, out),
     }
+    format
 }
 
 /// Guesses the format from the keys of a JSON object; arrays and JSON Lines are native. STIX
