@@ -178,7 +178,7 @@ impl From<LoadError> for Failure {
     fn from(e: LoadError) -> Self {
         let lines = match &e {
             LoadError::Invalid(problems) => problems.iter().map(ToString::to_string).collect(),
-            LoadError::Io { .. } => vec![e.to_string()],
+            LoadError::Io { .. } | LoadError::Cancelled => vec![e.to_string()],
         };
         Failure { code: e.exit_code(), lines }
     }
@@ -196,7 +196,12 @@ impl From<io::Error> for Failure {
 
 /// Loads the paths, or the bundled dataset when there are none.
 pub fn load_data(args: &DataArgs) -> Result<Dataset, Failure> {
-    let opts = LoadOptions { format: args.format.into(), skip_invalid: args.skip_invalid, attack: args.attack.clone() };
+    let opts = LoadOptions {
+        format: args.format.into(),
+        skip_invalid: args.skip_invalid,
+        attack: args.attack.clone(),
+        ..Default::default()
+    };
     let dataset = if args.paths.is_empty() { load::bundled(&opts)? } else { load::load(&args.paths, &opts)? };
     Ok(dataset)
 }
@@ -418,7 +423,12 @@ fn write_text(inc: &Incident, index: usize, dataset: &Dataset, out: &mut impl Wr
 }
 
 pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure> {
-    let opts = LoadOptions { format: args.format.into(), skip_invalid: false, attack: args.attack.clone() };
+    let opts = LoadOptions {
+        format: args.format.into(),
+        skip_invalid: false,
+        attack: args.attack.clone(),
+        ..Default::default()
+    };
     let dataset = load::load(&args.paths, &opts)?;
     let unknown: Vec<String> = dataset
         .incidents

@@ -146,7 +146,7 @@ fn reference_urls_become_sources_and_cia_follows_attributes() {
 fn problems(err: LoadError) -> Vec<incidents::load::Problem> {
     match err {
         LoadError::Invalid(p) => p,
-        LoadError::Io { .. } => panic!("expected invalid data, got {err}"),
+        other => panic!("expected invalid data, got {other}"),
     }
 }
 

@@ -5,13 +5,16 @@ pub mod attack;
 mod country;
 mod native;
 mod problem;
+mod progress;
 mod stix;
 mod veris;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use problem::{LoadError, Position, Problem, Text};
+pub use progress::{Progress, ProgressSnapshot};
 
 use crate::model::{Catalog, Dataset, Incident};
 
@@ -36,6 +39,8 @@ pub struct LoadOptions {
     pub skip_invalid: bool,
     /// An ATT&CK STIX bundle (or a catalog table) naming the techniques.
     pub attack: Option<PathBuf>,
+    /// Counters for a progress display, and the way to call the load off.
+    pub progress: Option<Arc<Progress>>,
 }
 
 /// What a loader made of one file.

@@ -14,6 +14,7 @@ use crate::model::{
 const FIELDS: &[&str] = &[
     "id",
     "victim",
+    "name",
     "date",
     "location",
     "industry",
@@ -315,6 +316,7 @@ fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
     f.id = id.clone();
     f.unknown_fields(raw, &map, "", FIELDS);
     let victim = f.string(&map, raw, "", "victim", true);
+    let name = f.string(&map, raw, "", "name", false).filter(|n| !n.trim().is_empty());
     let date = f.string(&map, raw, "", "date", true).and_then(|d| f.date(map["date"], "date", &d));
     let location = f.string(&map, raw, "", "location", false);
     let industry = f.string(&map, raw, "", "industry", false);
@@ -381,6 +383,7 @@ fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
         Incident {
             id,
             victim,
+            name,
             date,
             location,
             industry,

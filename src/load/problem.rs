@@ -140,12 +140,15 @@ pub enum LoadError {
     /// The data is invalid: every problem found, exit code 1.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<Problem>),
+    /// The load was called off (the analyst quit while it ran).
+    #[error("loading was cancelled")]
+    Cancelled,
 }
 
 impl LoadError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            LoadError::Io { .. } => 2,
+            LoadError::Io { .. } | LoadError::Cancelled => 2,
             LoadError::Invalid(_) => 1,
         }
     }

@@ -631,6 +631,7 @@ impl Graph<'_> {
                 Incident {
                     id: root.id.clone(),
                     victim,
+                    name: root.name.clone(),
                     date: root.date,
                     location: (!locations.is_empty()).then(|| locations.join(", ")),
                     industry: (!sectors.is_empty()).then(|| sectors.join(", ")),

@@ -184,6 +184,7 @@ fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
     let incident = Incident {
         id,
         victim,
+        name: None,
         date,
         location,
         industry,

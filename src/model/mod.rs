@@ -15,6 +15,9 @@ use serde::Serialize;
 pub struct Incident {
     pub id: String,
     pub victim: String,
+    /// The name the incident or campaign is known by ("NotPetya", "Operation Aurora").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(serialize_with = "serialize_date")]
     pub date: PartialDate,
     #[serde(skip_serializing_if = "Option::is_none")]
