@@ -274,5 +274,11 @@ fn finish(
     if !problems.is_empty() && !opts.skip_invalid {
         return Err(LoadError::Invalid(problems));
     }
-    Ok(Dataset { incidents, catalog, label, skipped: problems.iter().map(ToString::to_string).collect() })
+    Ok(Dataset {
+        incidents,
+        catalog,
+        label,
+        skipped: problems.iter().map(ToString::to_string).collect(),
+        rejected: skipped,
+    })
 }
