@@ -1,6 +1,6 @@
 //! The command line: clap definitions, and the output of the non-interactive commands.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -195,9 +195,53 @@ impl From<io::Error> for Failure {
     }
 }
 
-/// Loads the paths, or the bundled dataset when there are none.
+/// Loads the paths, or the bundled dataset when there are none. A load that takes more than a
+/// moment shows how far it has got on stderr, when stderr is a terminal.
 pub fn load_data(args: &DataArgs) -> Result<Dataset, Failure> {
-    Ok(load_dataset(args, None)?)
+    Ok(with_progress(|progress| load_dataset(args, progress))?)
+}
+
+/// Runs a load with a progress line on stderr when stderr is a terminal.
+fn with_progress<T>(load: impl FnOnce(Option<Arc<Progress>>) -> Result<T, LoadError>) -> Result<T, LoadError> {
+    if !io::stderr().is_terminal() {
+        return load(None);
+    }
+    let progress = Arc::new(Progress::default());
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let watched = Arc::clone(&progress);
+    let reporter = std::thread::spawn(move || report_progress(&watched, &done_rx));
+    let result = load(Some(progress));
+    drop(done_tx);
+    let _ = reporter.join();
+    result
+}
+
+/// Writes `loading big.json: 812 MB of 1.7 GB, 480,000 records` over itself on stderr, from one
+/// second into the load until it ends, then clears the line.
+fn report_progress(progress: &Progress, done: &std::sync::mpsc::Receiver<()>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    const QUIET: std::time::Duration = std::time::Duration::from_secs(1);
+    const EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+    if done.recv_timeout(QUIET) != Err(RecvTimeoutError::Timeout) {
+        return;
+    }
+    let mut err = io::stderr();
+    loop {
+        let p = progress.snapshot();
+        let mb = |b: u64| b as f64 / 1e6;
+        let mut line = format!("loading {}: {:.0} MB", p.stage, mb(p.bytes_read));
+        if p.bytes_total > 0 {
+            line.push_str(&format!(" of {:.0} MB", mb(p.bytes_total)));
+        }
+        line.push_str(&format!(", {} records", crate::model::group_thousands(p.records)));
+        let _ = write!(err, "\r\x1b[2K{line}");
+        let _ = err.flush();
+        if done.recv_timeout(EVERY) != Err(RecvTimeoutError::Timeout) {
+            break;
+        }
+    }
+    let _ = write!(err, "\r\x1b[2K");
+    let _ = err.flush();
 }
 
 /// Loads the paths, or the bundled dataset, reporting to `progress`.
@@ -438,13 +482,11 @@ fn write_text(inc: &Incident, index: u32, corpus: &Corpus, out: &mut impl Write)
 }
 
 pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure> {
-    let opts = LoadOptions {
-        format: args.format.into(),
-        skip_invalid: false,
-        attack: args.attack.clone(),
-        ..Default::default()
-    };
-    let corpus = Corpus::new(load::load(&args.paths, &opts)?);
+    let corpus = Corpus::new(with_progress(|progress| {
+        let opts =
+            LoadOptions { format: args.format.into(), skip_invalid: false, attack: args.attack.clone(), progress };
+        load::load(&args.paths, &opts)
+    })?);
     let dataset = &corpus.dataset;
     let unknown: Vec<String> = dataset
         .incidents

@@ -195,3 +195,45 @@ fn a_dropped_session_ends_the_program() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A native file large enough that loading it takes a while, written fast.
+fn large_file(dir: &std::path::Path, records: usize) -> std::path::PathBuf {
+    let path = dir.join("large.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let text = "The attackers moved through the network for weeks before anyone noticed. ".repeat(10);
+    for i in 0..records {
+        writeln!(
+            out,
+            r#"{{"id": "r-{i}", "victim": "Summit Bank {i}", "date": "2020-01", "summary": "Case {i}.", "description": "{text}", "tags": ["bulk"]}}"#
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+    path
+}
+
+#[test]
+fn a_large_file_shows_the_loading_gauge_then_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = large_file(dir.path(), 200_000);
+    let mut s = Session::start(&[path.to_str().unwrap()], 100, 30);
+    let screen = s.wait("the loading screen", |t| t.contains("Loading") && t.contains("q quits"));
+    assert!(screen.contains("large.jsonl"), "the screen names what it loads:\n{screen}");
+    let screen = s.wait("the list", |t| t.contains("200000 incidents") && t.contains(" shown"));
+    assert!(screen.contains("Summit Bank"), "{screen}");
+    s.send("q");
+    assert!(s.exit());
+    s.wait_restored();
+}
+
+#[test]
+fn q_during_a_load_quits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = large_file(dir.path(), 400_000);
+    let mut s = Session::start(&[path.to_str().unwrap()], 100, 30);
+    s.wait("the loading screen", |t| t.contains("Loading") && t.contains("q quits"));
+    s.send("q");
+    assert!(s.exit(), "quitting during the load is a clean exit");
+    s.wait_restored();
+    assert!(!s.contents().contains("incidents ─ large.jsonl"), "the list was never shown");
+}
