@@ -9,6 +9,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::load::{self, Format, LoadError, LoadOptions, Progress};
 use crate::model::{Dataset, Incident, TechniqueRef, format_usd};
+use crate::present;
 use crate::query::{Corpus, Hit, Query, SearchRequest, SortKey, search};
 
 #[derive(Debug, Parser)]
@@ -268,8 +269,14 @@ pub fn describe(args: &DataArgs) -> String {
 pub fn run_query(corpus: &Corpus, args: &QueryArgs) -> Result<Vec<Hit>, Failure> {
     let query = Query::parse(args.query.as_deref().unwrap_or_default())
         .map_err(|e| Failure::new(2, format!("--query: {e}")))?;
-    let request =
-        SearchRequest { generation: 0, query, sort: args.sort.into(), reverse: args.reverse, limit: args.limit };
+    let request = SearchRequest {
+        generation: 0,
+        query,
+        sort: args.sort.into(),
+        reverse: args.reverse,
+        limit: args.limit,
+        stats: false,
+    };
     Ok(search(corpus, &request))
 }
 
@@ -297,7 +304,7 @@ pub fn list(args: &ListArgs, out: &mut impl Write) -> Result<(), Failure> {
     } else if args.csv {
         write_csv(&incidents, out)?;
     } else {
-        write_table(&incidents, out)?;
+        write_table(&incidents, matches!(args.query.sort, SortArg::Loss), out)?;
     }
     if incidents.is_empty() && args.query.query.is_some() {
         return Err(Failure::new(1, "no incident matches the query"));
@@ -305,21 +312,33 @@ pub fn list(args: &ListArgs, out: &mut impl Write) -> Result<(), Failure> {
     Ok(())
 }
 
-fn write_table(incidents: &[&Incident], out: &mut impl Write) -> io::Result<()> {
-    let rows: Vec<[String; 5]> = incidents
+/// The table `list` prints; sorted by loss, it shows the loss it is sorted by.
+fn write_table(incidents: &[&Incident], with_loss: bool, out: &mut impl Write) -> io::Result<()> {
+    let rows: Vec<Vec<String>> = incidents
         .iter()
         .map(|i| {
-            [
+            let victim = match &i.name {
+                Some(name) if *name != i.victim => format!("{} · {name}", i.victim),
+                _ => i.victim.clone(),
+            };
+            let mut row = vec![
                 i.id.clone(),
                 i.date.short(),
-                i.victim.clone(),
+                victim,
                 i.location.clone().unwrap_or_default(),
                 i.first_actor().map(|a| a.name.clone()).unwrap_or_default(),
-            ]
+            ];
+            if with_loss {
+                row.push(i.loss_usd.map(format_usd).unwrap_or_default());
+            }
+            row
         })
         .collect();
-    let header = ["ID", "DATE", "VICTIM", "LOCATION", "ACTOR"].map(String::from);
-    let mut widths = header.clone().map(|h| h.width());
+    let mut header: Vec<String> = ["ID", "DATE", "VICTIM", "LOCATION", "ACTOR"].map(String::from).to_vec();
+    if with_loss {
+        header.push("LOSS".into());
+    }
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.width());
@@ -327,7 +346,7 @@ fn write_table(incidents: &[&Incident], out: &mut impl Write) -> io::Result<()> 
     }
     for row in std::iter::once(&header).chain(&rows) {
         let mut line = String::new();
-        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+        for (i, (cell, &w)) in row.iter().zip(&widths).enumerate() {
             line.push_str(cell);
             if i + 1 < row.len() {
                 line.push_str(&" ".repeat(w - cell.width() + 2));
@@ -339,7 +358,7 @@ fn write_table(incidents: &[&Incident], out: &mut impl Write) -> io::Result<()> 
 }
 
 fn write_csv(incidents: &[&Incident], out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, "id,date,victim,location,industry,loss_usd,motives,actors,ttps,summary")?;
+    writeln!(out, "id,date,victim,name,location,industry,loss_usd,motives,actors,ttps,summary")?;
     for i in incidents {
         let ttps: Vec<String> = i
             .ttps
@@ -353,6 +372,7 @@ fn write_csv(incidents: &[&Incident], out: &mut impl Write) -> io::Result<()> {
             i.id.clone(),
             i.date.to_string(),
             i.victim.clone(),
+            i.name.clone().unwrap_or_default(),
             i.location.clone().unwrap_or_default(),
             i.industry.clone().unwrap_or_default(),
             i.loss_usd.map(|l| l.to_string()).unwrap_or_default(),
@@ -383,100 +403,7 @@ pub fn show(args: &ShowArgs, out: &mut impl Write) -> Result<(), Failure> {
         serde_json::to_writer_pretty(&mut *out, inc).map_err(io::Error::other)?;
         writeln!(out)?;
     } else {
-        write_text(inc, index, &corpus, out)?;
-    }
-    Ok(())
-}
-
-/// The incident as readable text, in the order of the detail pane.
-fn write_text(inc: &Incident, index: u32, corpus: &Corpus, out: &mut impl Write) -> io::Result<()> {
-    let dataset = &corpus.dataset;
-    writeln!(out, "{}  ({})", inc.victim, inc.date.display())?;
-    let mut facts = vec![inc.location.clone().unwrap_or_else(|| "location unknown".into())];
-    facts.extend(inc.industry.clone());
-    facts.extend(inc.loss_usd.map(|l| format!("{} loss", format_usd(l))));
-    writeln!(out, "{}", facts.join(" · "))?;
-    if let Some(c) = &inc.cia {
-        writeln!(
-            out,
-            "Confidentiality {}, integrity {}, availability {}",
-            c.confidentiality.as_str(),
-            c.integrity.as_str(),
-            c.availability.as_str()
-        )?;
-        if let Some(note) = &c.note {
-            writeln!(out, "  {note}")?;
-        }
-    }
-    writeln!(out, "Id: {}\n\n{}", inc.id, inc.summary)?;
-    if let Some(d) = &inc.description {
-        writeln!(out, "\n{d}")?;
-    }
-    if !inc.motives.is_empty() {
-        writeln!(out, "\nMotives")?;
-        for m in &inc.motives {
-            writeln!(out, "  {:<12}{}", m.as_str(), m.meaning())?;
-        }
-    }
-    if !inc.ttps.is_empty() {
-        writeln!(out, "\nTTPs")?;
-        for t in &inc.ttps {
-            match t {
-                TechniqueRef::Attack { id, .. } => match dataset.catalog.get(id) {
-                    Some(tech) => writeln!(out, "  {id:<10}{} ({})", tech.name, tech.tactic_names())?,
-                    None => writeln!(out, "  {id:<10}(not in the technique catalog)")?,
-                },
-                TechniqueRef::Other { name, framework, .. } => {
-                    writeln!(out, "  {:<10}{name}", framework.as_deref().unwrap_or("other"))?
-                }
-            }
-            if let Some(note) = t.note() {
-                writeln!(out, "            {note}")?;
-            }
-        }
-    }
-    if !inc.actors.is_empty() {
-        writeln!(out, "\nActors")?;
-        for a in &inc.actors {
-            let mut line = format!("  {} ({}", a.name, a.kind.as_str());
-            if let Some(l) = &a.location {
-                line.push_str(&format!(", {l}"));
-            }
-            line.push(')');
-            if !a.aliases.is_empty() {
-                line.push_str(&format!(" aka {}", a.aliases.join(", ")));
-            }
-            writeln!(out, "{line}")?;
-            let others = if a.is_named() { corpus.incidents_of_actor(&a.name) } else { &[] };
-            for &other in others.iter().filter(|&&o| o != index) {
-                let o = corpus.incident(other);
-                writeln!(out, "    also: {} {} ({})", o.date.short(), o.victim, o.id)?;
-            }
-        }
-    }
-    if !inc.sources.is_empty() {
-        writeln!(out, "\nSources")?;
-        for (n, s) in inc.sources.iter().enumerate() {
-            let mut line = format!("  {}. {}", n + 1, s.heading());
-            if let Some(by) = s.byline() {
-                line.push_str(&format!(" — {by}"));
-            }
-            writeln!(out, "{line}")?;
-            if let Some(url) = s.url_below() {
-                writeln!(out, "     {url}")?;
-            }
-        }
-    }
-    if !inc.related.is_empty() {
-        writeln!(out, "\nRelated")?;
-        for id in &inc.related {
-            if let Some(o) = corpus.find(id).map(|i| corpus.incident(i)) {
-                writeln!(out, "  {} {} ({id})", o.date.short(), o.victim)?;
-            }
-        }
-    }
-    if !inc.tags.is_empty() {
-        writeln!(out, "\nTags: {}", inc.tags.join(", "))?;
+        write!(out, "{}", present::text(&corpus, index))?;
     }
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! `incidents`: a terminal browser for cyber-incident datasets.
 //!
-//! The core (`model`, `load`, `query`) knows nothing of terminals; `app` turns keys into state
+//! The core (`model`, `load`, `query`, `stats`, `present`) knows nothing of terminals; `app` turns keys into state
 //! changes, `ui` draws state, `tui` owns the terminal, `cli` the command line.
 
 pub mod app;
 pub mod cli;
 pub mod load;
 pub mod model;
+pub mod present;
 pub mod query;
+pub mod stats;
 pub mod tui;
 pub mod ui;

@@ -5,6 +5,8 @@
 //! and signals. The loop handles all that has arrived, then draws one frame; with nothing
 //! arriving it sleeps, so an idle browser costs nothing.
 
+mod clipboard;
+
 use std::io::{self, IsTerminal};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Once};
@@ -233,10 +235,10 @@ fn draw(terminal: &mut DefaultTerminal, phase: &mut Phase, options: &Options) ->
         Phase::Ready { state, metrics, .. } => {
             let mut measured = ViewMetrics::default();
             terminal.draw(|frame| measured = ui::draw(frame, state, &options.theme))?;
-            if *metrics != Some(measured) {
+            if metrics.as_ref() != Some(&measured) {
                 // Paging and scrolling need what the frame could show; a frame drawn from the
                 // corrected state follows at once.
-                *metrics = Some(measured);
+                *metrics = Some(measured.clone());
                 state.update(Action::Measured(measured));
                 terminal.draw(|frame| {
                     ui::draw(frame, state, &options.theme);
@@ -310,8 +312,10 @@ fn handle(
                 // Each key is read in the focus the key before it left.
                 for event in split_alt(event) {
                     let Some(action) = action(state, event) else { continue };
-                    if let Some(effect) = state.update(action) {
-                        apply(effect, pending, exit);
+                    if let Some(effect) = state.update(action)
+                        && let Some(notice) = apply(effect, pending, exit)
+                    {
+                        state.update(notice);
                     }
                     *dirty = true;
                 }
@@ -320,11 +324,18 @@ fn handle(
     }
 }
 
-fn apply(effect: Effect, pending: &mut Option<SearchRequest>, exit: &mut Option<Exit>) {
+fn apply(effect: Effect, pending: &mut Option<SearchRequest>, exit: &mut Option<Exit>) -> Option<Action> {
     match effect {
         Effect::Search(request) => *pending = Some(request),
         Effect::Quit => *exit = Some(Exit::Quit),
+        Effect::Copy(text) => {
+            return match clipboard::copy(&text) {
+                Ok(_) => None,
+                Err(why) => Some(Action::Notice(format!("not copied: {why}"))),
+            };
+        }
     }
+    None
 }
 
 /// Esc and the next key arriving together (fast typing, a slow link) read as Alt-key; nothing is
@@ -342,7 +353,7 @@ fn split_alt(event: Event) -> Vec<Event> {
 /// What a terminal event asks of the state, in the focus it has now.
 fn action(state: &AppState, event: Event) -> Option<Action> {
     match event {
-        Event::Key(key) => state.keymap().action(state.focus(), key),
+        Event::Key(key) => state.keymap().action(state.key_context(), key),
         Event::Paste(text) => Some(Action::Paste(text)),
         Event::Mouse(m) => match m.kind {
             MouseEventKind::ScrollDown => Some(Action::Down),

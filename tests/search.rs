@@ -72,7 +72,7 @@ fn synthetic(n: usize) -> Dataset {
 }
 
 fn request(generation: u64, query: &str, sort: SortKey, reverse: bool) -> SearchRequest {
-    SearchRequest { generation, query: Query::parse(query).unwrap(), sort, reverse, limit: None }
+    SearchRequest { generation, query: Query::parse(query).unwrap(), sort, reverse, limit: None, stats: false }
 }
 
 /// A worker whose answers arrive on a channel.
@@ -179,7 +179,7 @@ proptest! {
         for (generation, edit) in (1..).zip(&edits) {
             apply_edit(&mut input, edit);
             let Ok(query) = Query::parse(&input) else { continue };
-            let req = SearchRequest { generation, query, sort, reverse, limit: None };
+            let req = SearchRequest { generation, query, sort, reverse, ..SearchRequest::default() };
             worker.submit(req.clone());
             let narrowed = complete(&rx, generation);
             prop_assert_eq!(&narrowed, &search(&corpus, &req), "query {:?}", input);
@@ -245,6 +245,7 @@ fn answers_to_an_older_query_never_replace_newer_results() {
         scanned: total,
         total,
         complete: true,
+        stats: None,
     }));
     assert_eq!(state.hits(), newest.as_slice(), "the late answer is ignored");
 }

@@ -3,7 +3,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{Action, Focus};
+use super::{Action, CopyWhat};
 
 /// Which screens a binding applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub enum Context {
     Browse,
     /// Typing in the search bar.
     Search,
+    /// A popup (help, facets, skipped records) is open.
+    Popup,
 }
 
 impl Context {
@@ -22,6 +24,7 @@ impl Context {
             Context::Global => "Anywhere",
             Context::Browse => "Browsing",
             Context::Search => "Search bar",
+            Context::Popup => "In a popup",
         }
     }
 }
@@ -60,7 +63,12 @@ impl Default for KeyMap {
             b(Browse, &[(PageDown, none), (Char('d'), ctrl)], Action::PageDown, "page down"),
             b(Browse, &[(PageUp, none), (Char('u'), ctrl)], Action::PageUp, "page up"),
             b(Browse, &[(Char('/'), none)], Action::StartSearch, "search: victim words and filters"),
-            b(Browse, &[(Enter, none)], Action::Enter, "focus the detail pane (full screen when narrow)"),
+            b(
+                Browse,
+                &[(Enter, none)],
+                Action::Enter,
+                "focus the detail pane (full screen when narrow); on a detail row: pivot to it",
+            ),
             b(Browse, &[(Esc, none)], Action::Back, "back to the list, back a step, or clear the search"),
             b(Browse, &[(Tab, none)], Action::NextTab, "next tab"),
             b(Browse, &[(BackTab, none)], Action::PrevTab, "previous tab"),
@@ -72,6 +80,14 @@ impl Default for KeyMap {
             b(Browse, &[(Char('6'), none)], Action::SelectTab(super::Tab::Related), "Related tab"),
             b(Browse, &[(Char('a'), none)], Action::PivotActor, "every incident of this incident's actor"),
             b(Browse, &[(Backspace, none)], Action::HistoryBack, "back to before the last pivot or search"),
+            b(Browse, &[(Char('f'), none)], Action::ToggleFacets, "facets: counts of the results by field"),
+            b(
+                Browse,
+                &[(Char('y'), none)],
+                Action::Copy(CopyWhat::Markdown),
+                "copy the incident as Markdown (a source: its address)",
+            ),
+            b(Browse, &[(Char('Y'), none)], Action::Copy(CopyWhat::Json), "copy the incident as JSON"),
             b(Browse, &[(Char('s'), none)], Action::CycleSort, "sort by score, date, victim, loss"),
             b(Browse, &[(Char('S'), none)], Action::ReverseSort, "reverse the sort"),
             b(Browse, &[(Char('?'), none)], Action::ToggleHelp, "this help"),
@@ -84,18 +100,32 @@ impl Default for KeyMap {
             b(Search, &[(Down, none), (Char('n'), ctrl)], Action::Down, "next result"),
             b(Search, &[(Up, none), (Char('p'), ctrl)], Action::Up, "previous result"),
             b(Search, &[(Tab, none)], Action::NextTab, "next tab"),
+            b(Popup, &[(Char('j'), none), (Down, none)], Action::Down, "down"),
+            b(Popup, &[(Char('k'), none), (Up, none)], Action::Up, "up"),
+            b(Popup, &[(PageDown, none), (Char('d'), ctrl)], Action::PageDown, "page down"),
+            b(Popup, &[(PageUp, none), (Char('u'), ctrl)], Action::PageUp, "page up"),
+            b(Popup, &[(Char('g'), none), (Home, none)], Action::First, "first"),
+            b(Popup, &[(Char('G'), none), (End, none)], Action::Last, "last"),
+            b(Popup, &[(Enter, none)], Action::Enter, "facets: add the value as a filter"),
+            b(
+                Popup,
+                &[(Char('!'), none), (Enter, KeyModifiers::SHIFT)],
+                Action::Negate,
+                "facets: add the value's negation as a filter",
+            ),
+            b(Popup, &[(Esc, none), (Char('q'), none)], Action::Back, "close (so does any other key)"),
         ];
         Self { bindings }
     }
 }
 
 impl KeyMap {
-    /// The action for a key in the given focus; typed characters go to the search bar.
-    pub fn action(&self, focus: Focus, key: KeyEvent) -> Option<Action> {
+    /// The action for a key in a context; typed characters go to the search bar, and in a popup
+    /// any key it does not use closes it.
+    pub fn action(&self, context: Context, key: KeyEvent) -> Option<Action> {
         if key.kind == KeyEventKind::Release {
             return None;
         }
-        let context = if focus == Focus::Search { Context::Search } else { Context::Browse };
         // Shift is implied by an upper-case character or Shift-Tab, and terminals disagree on reporting it.
         let mods = match key.code {
             KeyCode::Char(_) | KeyCode::BackTab => key.modifiers - KeyModifiers::SHIFT,
@@ -110,6 +140,7 @@ impl KeyMap {
             (None, KeyCode::Char(c)) if context == Context::Search && (mods - KeyModifiers::ALT).is_empty() => {
                 Some(Action::Input(c))
             }
+            (None, _) if context == Context::Popup => Some(Action::Back),
             _ => None,
         }
     }
@@ -140,7 +171,13 @@ pub fn key_label(code: KeyCode, mods: KeyModifiers, ascii: bool) -> String {
         KeyCode::Backspace => "Backspace".to_string(),
         other => format!("{other:?}"),
     };
-    if mods.contains(KeyModifiers::CONTROL) { format!("Ctrl-{name}") } else { name }
+    if mods.contains(KeyModifiers::CONTROL) {
+        format!("Ctrl-{name}")
+    } else if mods.contains(KeyModifiers::SHIFT) && !matches!(code, KeyCode::Char(_) | KeyCode::BackTab) {
+        format!("Shift-{name}")
+    } else {
+        name
+    }
 }
 
 #[cfg(test)]
@@ -154,21 +191,21 @@ mod tests {
     #[test]
     fn vim_and_arrow_keys_move() {
         let km = KeyMap::default();
-        assert_eq!(km.action(Focus::List, key(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Down));
-        assert_eq!(km.action(Focus::List, key(KeyCode::Down, KeyModifiers::NONE)), Some(Action::Down));
-        assert_eq!(km.action(Focus::Detail, key(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Last));
-        assert_eq!(km.action(Focus::List, key(KeyCode::Char('d'), KeyModifiers::CONTROL)), Some(Action::PageDown));
+        assert_eq!(km.action(Context::Browse, key(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Down));
+        assert_eq!(km.action(Context::Browse, key(KeyCode::Down, KeyModifiers::NONE)), Some(Action::Down));
+        assert_eq!(km.action(Context::Browse, key(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Last));
+        assert_eq!(km.action(Context::Browse, key(KeyCode::Char('d'), KeyModifiers::CONTROL)), Some(Action::PageDown));
     }
 
     #[test]
     fn the_search_bar_takes_letters_that_browse_keys_use() {
         let km = KeyMap::default();
-        assert_eq!(km.action(Focus::Search, key(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Input('q')));
-        assert_eq!(km.action(Focus::Search, key(KeyCode::Char('J'), KeyModifiers::SHIFT)), Some(Action::Input('J')));
-        assert_eq!(km.action(Focus::Search, key(KeyCode::Esc, KeyModifiers::NONE)), Some(Action::Back));
-        assert_eq!(km.action(Focus::Search, key(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Interrupt));
-        assert_eq!(km.action(Focus::List, key(KeyCode::BackTab, KeyModifiers::SHIFT)), Some(Action::PrevTab));
-        assert_eq!(km.action(Focus::List, key(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Quit));
+        assert_eq!(km.action(Context::Search, key(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Input('q')));
+        assert_eq!(km.action(Context::Search, key(KeyCode::Char('J'), KeyModifiers::SHIFT)), Some(Action::Input('J')));
+        assert_eq!(km.action(Context::Search, key(KeyCode::Esc, KeyModifiers::NONE)), Some(Action::Back));
+        assert_eq!(km.action(Context::Search, key(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Interrupt));
+        assert_eq!(km.action(Context::Browse, key(KeyCode::BackTab, KeyModifiers::SHIFT)), Some(Action::PrevTab));
+        assert_eq!(km.action(Context::Browse, key(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Quit));
     }
 
     #[test]

@@ -8,7 +8,10 @@ pub use keymap::{Binding, Context, KeyMap, key_label};
 use std::sync::Arc;
 
 use crate::model::Incident;
+pub use crate::present::Section as Tab;
+use crate::present::{self, Row};
 use crate::query::{Corpus, Hit, Matcher, Query, QueryError, SearchRequest, SearchUpdate, SortKey, quote_value};
+use crate::stats::{Facet, Stats};
 
 /// Where keys go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,47 +21,23 @@ pub enum Focus {
     Detail,
 }
 
-/// The detail pane's tabs, in the order of their number keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    Overview,
-    Motives,
-    Ttps,
-    Actors,
-    Sources,
-    Related,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 6] = [Tab::Overview, Tab::Motives, Tab::Ttps, Tab::Actors, Tab::Sources, Tab::Related];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Overview => "Overview",
-            Tab::Motives => "Motives",
-            Tab::Ttps => "TTPs",
-            Tab::Actors => "Actors",
-            Tab::Sources => "Sources",
-            Tab::Related => "Related",
-        }
-    }
-
-    pub fn number(self) -> usize {
-        Self::ALL.iter().position(|&t| t == self).unwrap_or(0) + 1
-    }
-
-    fn offset(self, by: isize) -> Self {
-        let n = Self::ALL.len() as isize;
-        Self::ALL[(self.number() as isize - 1 + by).rem_euclid(n) as usize]
-    }
-}
-
-/// A window drawn over the panes; keys scroll it, any other key closes it.
+/// A window drawn over the panes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Popup {
     Help,
     /// The records `--skip-invalid` left out, shown once at start.
     Skipped,
+    /// Counts of the current results by field; Enter adds a value as a filter.
+    Facets,
+}
+
+/// What `y` and `Y` copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyWhat {
+    /// The incident as Markdown, or the address of the Sources row under the cursor.
+    Markdown,
+    /// The incident as native JSON.
+    Json,
 }
 
 /// Everything that can happen to the state: keys, and answers from outside.
@@ -82,14 +61,18 @@ pub enum Action {
     /// Back through the pivot and search history.
     HistoryBack,
     Enter,
+    /// In the facets: add the value's negation as a filter.
+    Negate,
     NextTab,
     PrevTab,
     SelectTab(Tab),
     CycleSort,
     ReverseSort,
     ToggleHelp,
+    ToggleFacets,
     /// Show every incident of the selected incident's first named actor.
     PivotActor,
+    Copy(CopyWhat),
     Quit,
     /// Ctrl-C: quits from anywhere, the help included.
     Interrupt,
@@ -97,6 +80,8 @@ pub enum Action {
     Results(SearchUpdate),
     /// What the last frame could show, measured as it was drawn.
     Measured(ViewMetrics),
+    /// A message from outside for the status line (a copy that failed).
+    Notice(String),
 }
 
 /// What the state asks the outside world to do.
@@ -104,21 +89,36 @@ pub enum Action {
 pub enum Effect {
     /// Run this search and send back `Action::Results`.
     Search(SearchRequest),
+    /// Put this text on the analyst's clipboard.
+    Copy(String),
     Quit,
 }
 
 /// The geometry of the last frame, which paging and scrolling need.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewMetrics {
     /// Rows of incidents the list shows.
     pub list_rows: usize,
-    /// The last line the detail pane's text can scroll to.
-    pub detail_max_scroll: u16,
+    /// Lines the detail pane's text area shows.
+    pub detail_height: u16,
+    /// Where each row of the current tab starts and how many lines it takes, as wrapped.
+    pub detail_rows: Vec<(u16, u16)>,
 }
 
 impl Default for ViewMetrics {
     fn default() -> Self {
-        Self { list_rows: 20, detail_max_scroll: u16::MAX }
+        Self { list_rows: 20, detail_height: u16::MAX, detail_rows: Vec::new() }
+    }
+}
+
+impl ViewMetrics {
+    fn detail_lines(&self) -> u16 {
+        self.detail_rows.last().map_or(0, |&(top, h)| top + h)
+    }
+
+    /// The last line the detail text can scroll to.
+    fn max_scroll(&self) -> u16 {
+        self.detail_lines().saturating_sub(self.detail_height)
     }
 }
 
@@ -139,6 +139,7 @@ pub struct Results {
     pub complete: bool,
     pub scanned: usize,
     pub total: usize,
+    pub stats: Option<Arc<Stats>>,
 }
 
 /// A place to come back to: what the analyst was looking at before a pivot or a search.
@@ -147,8 +148,13 @@ struct Snapshot {
     input: String,
     selected: Option<u32>,
     tab: Tab,
+    detail_row: usize,
     detail_scroll: u16,
 }
+
+/// The largest copy a terminal is asked to take: OSC 52 payloads beyond this are dropped or
+/// truncated by terminals and tmux.
+pub const COPY_LIMIT: usize = 100 * 1024;
 
 pub struct AppState {
     corpus: Arc<Corpus>,
@@ -173,11 +179,17 @@ pub struct AppState {
     limit: Option<usize>,
     popup: Option<Popup>,
     popup_scroll: u16,
+    /// The facet value under the cursor, counted across every facet's values.
+    facet_cursor: usize,
+    /// The detail row under the cursor, and the first line shown.
+    detail_row: usize,
     detail_scroll: u16,
     metrics: ViewMetrics,
     history: Vec<Snapshot>,
     /// The state when the search bar was opened, kept in history if the search is accepted.
     before_search: Option<Snapshot>,
+    /// A message for the status line, until the next key.
+    status: Option<String>,
 }
 
 impl AppState {
@@ -202,10 +214,13 @@ impl AppState {
             limit: start.limit,
             popup,
             popup_scroll: 0,
+            facet_cursor: 0,
+            detail_row: 0,
             detail_scroll: 0,
             metrics: ViewMetrics::default(),
             history: Vec::new(),
             before_search: None,
+            status: None,
         };
         // A malformed --query shows its error in the search bar over every incident.
         let effect = match state.search() {
@@ -226,6 +241,15 @@ impl AppState {
 
     pub fn keymap(&self) -> &KeyMap {
         &self.keymap
+    }
+
+    /// Which bindings apply now.
+    pub fn key_context(&self) -> Context {
+        match (self.popup, self.focus) {
+            (Some(_), _) => Context::Popup,
+            (None, Focus::Search) => Context::Search,
+            (None, _) => Context::Browse,
+        }
     }
 
     pub fn input(&self) -> &str {
@@ -285,8 +309,20 @@ impl AppState {
         self.popup_scroll
     }
 
+    pub fn facet_cursor(&self) -> usize {
+        self.facet_cursor
+    }
+
+    pub fn detail_row(&self) -> usize {
+        self.detail_row
+    }
+
     pub fn detail_scroll(&self) -> u16 {
         self.detail_scroll
+    }
+
+    pub fn status(&self) -> Option<&str> {
+        self.status.as_deref()
     }
 
     /// The queries that led here, oldest first, ending with the current one.
@@ -302,6 +338,17 @@ impl AppState {
         self.selected_hit().map(|h| self.corpus.incident(h.index))
     }
 
+    /// The rows of the current tab for the selected incident.
+    pub fn detail_rows(&self) -> Vec<Row> {
+        self.selected_hit().map_or_else(Vec::new, |h| present::section(&self.corpus, h.index, self.tab))
+    }
+
+    /// The facets of the current results, once they are counted.
+    pub fn facets(&self) -> Option<Vec<Facet>> {
+        let stats = self.results.stats.as_ref().filter(|_| self.results.generation == self.generation)?;
+        Some(stats.facets(&self.corpus.dataset.catalog))
+    }
+
     /// Applies one action; returns what should happen outside, if anything.
     pub fn update(&mut self, action: Action) -> Option<Effect> {
         match action {
@@ -311,26 +358,37 @@ impl AppState {
             }
             Action::Measured(metrics) => {
                 self.metrics = metrics;
-                self.detail_scroll = self.detail_scroll.min(metrics.detail_max_scroll);
+                self.fit_detail();
                 self.fix_offset();
+                return None;
+            }
+            Action::Notice(text) => {
+                self.status = Some(text);
                 return None;
             }
             _ => {}
         }
+        self.status = None;
         if self.popup.is_some() {
             return self.update_popup(action);
         }
         match action {
             Action::Quit | Action::Interrupt => return Some(Effect::Quit),
-            Action::ToggleHelp => {
-                self.popup = Some(Popup::Help);
-                self.popup_scroll = 0;
+            Action::ToggleHelp => self.open(Popup::Help),
+            Action::ToggleFacets => {
+                self.open(Popup::Facets);
+                self.facet_cursor = 0;
+                // Counting is asked for only while someone looks at the counts.
+                if self.facets().is_none() {
+                    return self.research();
+                }
             }
             Action::PivotActor => {
                 let actor = self.selected_incident().and_then(|i| i.actors.iter().find(|a| a.is_named()))?;
                 let query = format!("actor:={}", quote_value(&actor.name));
                 return self.pivot(query);
             }
+            Action::Copy(what) => return self.copy(what),
             Action::StartSearch => {
                 self.before_search = Some(self.snapshot());
                 self.focus = Focus::Search;
@@ -392,13 +450,20 @@ impl AppState {
             },
             Action::HistoryBack => return self.step_back(),
             Action::Enter => match self.focus {
-                Focus::List if self.selected_hit().is_some() => self.focus = Focus::Detail,
+                Focus::List if self.selected_hit().is_some() => {
+                    self.focus = Focus::Detail;
+                    self.fit_detail();
+                }
+                Focus::Detail => {
+                    let pivot = self.detail_rows().get(self.detail_row).and_then(|r| r.pivot.clone())?;
+                    return self.pivot(pivot);
+                }
                 Focus::Search => return self.update(Action::AcceptSearch),
-                _ => {}
+                Focus::List => {}
             },
             Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::First | Action::Last => {
                 if self.focus == Focus::Detail {
-                    self.scroll_detail(&action);
+                    self.move_in_detail(&action);
                 } else {
                     self.move_selection(&action);
                 }
@@ -414,17 +479,55 @@ impl AppState {
                 self.reverse = !self.reverse;
                 return self.resort();
             }
-            Action::Results(_) | Action::Measured(_) => {}
+            Action::Negate | Action::Results(_) | Action::Measured(_) | Action::Notice(_) => {}
         }
         None
     }
 
+    fn open(&mut self, popup: Popup) {
+        self.popup = Some(popup);
+        self.popup_scroll = 0;
+    }
+
     fn update_popup(&mut self, action: Action) -> Option<Effect> {
+        if self.popup == Some(Popup::Facets) {
+            return self.update_facets(action);
+        }
         match action {
             Action::Down => self.popup_scroll = self.popup_scroll.saturating_add(1),
             Action::Up => self.popup_scroll = self.popup_scroll.saturating_sub(1),
             Action::PageDown => self.popup_scroll = self.popup_scroll.saturating_add(10),
             Action::PageUp => self.popup_scroll = self.popup_scroll.saturating_sub(10),
+            Action::First => self.popup_scroll = 0,
+            Action::Interrupt => return Some(Effect::Quit),
+            _ => self.popup = None,
+        }
+        None
+    }
+
+    fn update_facets(&mut self, action: Action) -> Option<Effect> {
+        let values: Vec<String> =
+            self.facets().unwrap_or_default().into_iter().flat_map(|f| f.values).map(|v| v.filter).collect();
+        let last = values.len().saturating_sub(1);
+        match action {
+            Action::Down => self.facet_cursor = (self.facet_cursor + 1).min(last),
+            Action::Up => self.facet_cursor = self.facet_cursor.saturating_sub(1),
+            Action::PageDown => self.facet_cursor = (self.facet_cursor + 8).min(last),
+            Action::PageUp => self.facet_cursor = self.facet_cursor.saturating_sub(8),
+            Action::First => self.facet_cursor = 0,
+            Action::Last => self.facet_cursor = last,
+            Action::Enter | Action::Negate => {
+                let filter = values.get(self.facet_cursor)?;
+                let term = if action == Action::Negate { format!("!{filter}") } else { filter.clone() };
+                // The popup stays open: its counts follow the narrowed results.
+                let mut query = self.input.trim_end().to_string();
+                if !query.is_empty() {
+                    query.push(' ');
+                }
+                query.push_str(&term);
+                self.facet_cursor = 0;
+                return self.pivot(query);
+            }
             Action::Interrupt => return Some(Effect::Quit),
             _ => self.popup = None,
         }
@@ -436,6 +539,7 @@ impl AppState {
             input: self.input.clone(),
             selected: self.selected_hit().map(|h| h.index),
             tab: self.tab,
+            detail_row: self.detail_row,
             detail_scroll: self.detail_scroll,
         }
     }
@@ -459,13 +563,46 @@ impl AppState {
         self.tab = back.tab;
         let effect = self.search();
         // Restored after `search`, which starts new results at the top.
+        self.detail_row = back.detail_row;
         self.detail_scroll = back.detail_scroll;
         self.focus = Focus::List;
         effect
     }
 
+    fn copy(&mut self, what: CopyWhat) -> Option<Effect> {
+        let hit = self.selected_hit()?;
+        let inc = self.corpus.incident(hit.index);
+        let row_copy = (self.focus == Focus::Detail && what == CopyWhat::Markdown)
+            .then(|| self.detail_rows().get(self.detail_row).and_then(|r| r.copy.clone()))
+            .flatten();
+        let (text, label) = match (row_copy, what) {
+            (Some(url), _) => (url, "the source's address".to_string()),
+            (None, CopyWhat::Markdown) => {
+                (present::markdown(&self.corpus, hit.index), format!("{} as Markdown", inc.id))
+            }
+            (None, CopyWhat::Json) => match serde_json::to_string_pretty(inc) {
+                Ok(json) => (json, format!("{} as JSON", inc.id)),
+                Err(e) => {
+                    self.status = Some(format!("cannot copy: {e}"));
+                    return None;
+                }
+            },
+        };
+        if text.len() > COPY_LIMIT {
+            self.status = Some(format!(
+                "not copied: {label} is {}, over the {} KB a terminal takes",
+                size(text.len()),
+                COPY_LIMIT / 1024
+            ));
+            return None;
+        }
+        self.status = Some(format!("copied {label} ({})", size(text.len())));
+        Some(Effect::Copy(text))
+    }
+
     fn set_tab(&mut self, tab: Tab) {
         self.tab = tab;
+        self.detail_row = 0;
         self.detail_scroll = 0;
     }
 
@@ -483,6 +620,7 @@ impl AppState {
             _ => self.selected,
         };
         if self.selected != before {
+            self.detail_row = 0;
             self.detail_scroll = 0;
         }
         self.fix_offset();
@@ -500,18 +638,65 @@ impl AppState {
         self.list_offset = self.list_offset.min(len.saturating_sub(rows));
     }
 
-    fn scroll_detail(&mut self, action: &Action) {
-        let max = self.metrics.detail_max_scroll;
-        self.detail_scroll = match action {
-            Action::Down => self.detail_scroll.saturating_add(1),
-            Action::Up => self.detail_scroll.saturating_sub(1),
-            Action::PageDown => self.detail_scroll.saturating_add(10),
-            Action::PageUp => self.detail_scroll.saturating_sub(10),
-            Action::First => 0,
-            Action::Last => max,
-            _ => self.detail_scroll,
+    /// j/k in the detail move a cursor from row to row; a row taller than the pane is scrolled
+    /// through line by line first, so every line can be read.
+    fn move_in_detail(&mut self, action: &Action) {
+        let rows = &self.metrics.detail_rows;
+        let Some(last) = rows.len().checked_sub(1) else { return };
+        let height = self.metrics.detail_height.max(1);
+        let max = self.metrics.max_scroll();
+        let (top, h) = rows[self.detail_row.min(last)];
+        match action {
+            Action::Down if top + h > self.detail_scroll + height => self.detail_scroll += 1,
+            Action::Down => self.detail_row = (self.detail_row + 1).min(last),
+            Action::Up if top < self.detail_scroll => self.detail_scroll -= 1,
+            Action::Up => self.detail_row = self.detail_row.saturating_sub(1),
+            Action::PageDown => {
+                self.detail_scroll = (self.detail_scroll + height).min(max);
+                self.detail_row = self.row_at(self.detail_scroll);
+            }
+            Action::PageUp => {
+                self.detail_scroll = self.detail_scroll.saturating_sub(height);
+                self.detail_row = self.row_at(self.detail_scroll);
+            }
+            Action::First => {
+                self.detail_row = 0;
+                self.detail_scroll = 0;
+            }
+            Action::Last => {
+                self.detail_row = last;
+                self.detail_scroll = max;
+            }
+            _ => {}
         }
-        .min(max);
+        if matches!(action, Action::Down | Action::Up) {
+            self.fit_detail();
+        }
+    }
+
+    /// The first row that shows at this scroll position.
+    fn row_at(&self, line: u16) -> usize {
+        self.metrics.detail_rows.iter().position(|&(top, h)| top + h > line).unwrap_or(0)
+    }
+
+    /// Keeps the cursor row in view and the scroll within the text.
+    fn fit_detail(&mut self) {
+        let rows = &self.metrics.detail_rows;
+        let Some(last) = rows.len().checked_sub(1) else {
+            self.detail_row = 0;
+            return;
+        };
+        self.detail_row = self.detail_row.min(last);
+        let height = self.metrics.detail_height.max(1);
+        let (top, h) = rows[self.detail_row];
+        let bottom = top + h;
+        if top < self.detail_scroll {
+            // Coming from below: show as much of the row's end as fits.
+            self.detail_scroll = top.max(bottom.saturating_sub(height));
+        } else if bottom > self.detail_scroll + height {
+            self.detail_scroll = top.min(bottom.saturating_sub(height));
+        }
+        self.detail_scroll = self.detail_scroll.min(self.metrics.max_scroll());
     }
 
     /// Parses the input and asks for its results; a malformed query keeps the last good results
@@ -538,12 +723,18 @@ impl AppState {
             sort: self.sort,
             reverse: self.reverse,
             limit: self.limit,
+            stats: self.popup == Some(Popup::Facets),
         })
     }
 
     /// Asks for the same results in the new order, keeping the selected incident selected.
     fn resort(&mut self) -> Option<Effect> {
         self.reselect = self.selected_hit().map(|h| h.index);
+        self.research()
+    }
+
+    /// Asks again for the current query (to count its results, or to order them anew).
+    fn research(&mut self) -> Option<Effect> {
         let query = self.matcher.query().clone();
         Some(self.request(query))
     }
@@ -561,6 +752,7 @@ impl AppState {
             complete: update.complete,
             scanned: update.scanned,
             total: update.total,
+            stats: update.stats,
         };
         let hits = &self.results.hits;
         // A re-sort or a step back looks for its incident until the full results are in.
@@ -575,6 +767,7 @@ impl AppState {
             (None, false) => self.selected.min(hits.len().saturating_sub(1)),
         };
         if self.selected_hit().map(|h| h.index) != was {
+            self.detail_row = 0;
             self.detail_scroll = 0;
         }
         if fresh {
@@ -601,6 +794,7 @@ impl AppState {
     /// Runs a search inline and takes its results.
     pub fn run_search(&mut self, request: &SearchRequest) {
         let hits = crate::query::search(&self.corpus, request);
+        let stats = request.stats.then(|| Stats::compute(&self.corpus, &hits, &|| false).map(Arc::new)).flatten();
         let total = self.corpus.len();
         self.update(Action::Results(SearchUpdate {
             generation: request.generation,
@@ -608,6 +802,12 @@ impl AppState {
             scanned: total,
             total,
             complete: true,
+            stats,
         }));
     }
+}
+
+/// `1.2 KB`, `850 B`: sizes in the status line.
+fn size(bytes: usize) -> String {
+    if bytes < 1024 { format!("{bytes} B") } else { format!("{:.1} KB", bytes as f64 / 1024.0) }
 }

@@ -6,7 +6,7 @@ mod text;
 
 pub use date::PartialDate;
 pub use technique::{Catalog, Technique, TechniqueRef, is_attack_id, tactic_name};
-pub use text::sanitize;
+pub use text::{sanitize, to_ascii};
 
 use serde::Serialize;
 

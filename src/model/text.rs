@@ -82,3 +82,123 @@ mod tests {
         assert_eq!(sanitize("bell\x07 cr\r tab\tend\x1bc"), "bell cr tab end");
     }
 }
+
+/// Text for a terminal that shows ASCII only: accented letters lose their accents, typographic
+/// punctuation becomes its plain form, currency signs their codes (`£` → `GBP`), and anything
+/// else becomes `?`, so every byte written is ASCII and the width of the text is not changed
+/// by more than the spelled-out signs.
+pub fn to_ascii(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            out.push_str(ascii_for(c));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn ascii_for(c: char) -> &'static str {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' | 'Ā' | 'Ă' | 'Ą' => "A",
+        'æ' => "ae",
+        'Æ' => "AE",
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
+        'Ç' | 'Ć' | 'Ĉ' | 'Ċ' | 'Č' => "C",
+        'ď' | 'đ' | 'ð' => "d",
+        'Ď' | 'Đ' | 'Ð' => "D",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
+        'È' | 'É' | 'Ê' | 'Ë' | 'Ē' | 'Ĕ' | 'Ė' | 'Ę' | 'Ě' => "E",
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
+        'Ĝ' | 'Ğ' | 'Ġ' | 'Ģ' => "G",
+        'ĥ' | 'ħ' => "h",
+        'Ĥ' | 'Ħ' => "H",
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
+        'Ì' | 'Í' | 'Î' | 'Ï' | 'Ĩ' | 'Ī' | 'Ĭ' | 'Į' | 'İ' => "I",
+        'ĵ' => "j",
+        'Ĵ' => "J",
+        'ķ' => "k",
+        'Ķ' => "K",
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
+        'Ĺ' | 'Ļ' | 'Ľ' | 'Ŀ' | 'Ł' => "L",
+        'ñ' | 'ń' | 'ņ' | 'ň' => "n",
+        'Ñ' | 'Ń' | 'Ņ' | 'Ň' => "N",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
+        'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' | 'Ō' | 'Ŏ' | 'Ő' => "O",
+        'œ' => "oe",
+        'Œ' => "OE",
+        'ŕ' | 'ŗ' | 'ř' => "r",
+        'Ŕ' | 'Ŗ' | 'Ř' => "R",
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => "s",
+        'Ś' | 'Ŝ' | 'Ş' | 'Š' | 'Ș' => "S",
+        'ß' => "ss",
+        'ţ' | 'ť' | 'ŧ' | 'ț' => "t",
+        'Ţ' | 'Ť' | 'Ŧ' | 'Ț' => "T",
+        'þ' => "th",
+        'Þ' => "TH",
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
+        'Ù' | 'Ú' | 'Û' | 'Ü' | 'Ũ' | 'Ū' | 'Ŭ' | 'Ů' | 'Ű' | 'Ų' => "U",
+        'ŵ' => "w",
+        'Ŵ' => "W",
+        'ý' | 'ÿ' | 'ŷ' => "y",
+        'Ý' | 'Ÿ' | 'Ŷ' => "Y",
+        'ź' | 'ż' | 'ž' => "z",
+        'Ź' | 'Ż' | 'Ž' => "Z",
+        '‘' | '’' | '‚' | '‛' | '′' | 'ʼ' => "'",
+        '“' | '”' | '„' | '‟' | '″' => "\"",
+        '‐' | '‑' | '‒' | '–' | '—' | '―' | '−' => "-",
+        '…' => "...",
+        '•' | '·' | '∙' => "*",
+        '«' => "<<",
+        '»' => ">>",
+        '‹' => "<",
+        '›' => ">",
+        '×' => "x",
+        '÷' => "/",
+        '±' => "+/-",
+        '°' => " deg",
+        '€' => "EUR",
+        '£' => "GBP",
+        '¥' => "JPY",
+        '₩' => "KRW",
+        '₹' => "INR",
+        '₽' => "RUB",
+        '¢' => "c",
+        '©' => "(c)",
+        '®' => "(R)",
+        '™' => "(TM)",
+        '§' => "S",
+        '¶' => "P",
+        '\u{a0}' | '\u{2002}' | '\u{2003}' | '\u{2009}' | '\u{202f}' => " ",
+        '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}' => "",
+        '→' => "->",
+        '←' => "<-",
+        '↑' => "^",
+        '↓' => "v",
+        '½' => "1/2",
+        '¼' => "1/4",
+        '¾' => "3/4",
+        '¹' => "1",
+        '²' => "2",
+        '³' => "3",
+        _ => "?",
+    }
+}
+
+#[cfg(test)]
+mod ascii_tests {
+    use super::to_ascii;
+
+    #[test]
+    fn text_for_an_ascii_terminal() {
+        assert_eq!(to_ascii("Düsseldorf — “Møller” £1.5bn…"), "Dusseldorf - \"Moller\" GBP1.5bn...");
+        assert_eq!(to_ascii("Petróleos Mexicanos"), "Petroleos Mexicanos");
+        assert_eq!(to_ascii("日本 ok"), "?? ok");
+        assert!(matches!(to_ascii("plain"), std::borrow::Cow::Borrowed("plain")));
+    }
+}

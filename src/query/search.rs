@@ -64,10 +64,12 @@ pub struct SearchRequest {
     pub sort: SortKey,
     pub reverse: bool,
     pub limit: Option<usize>,
+    /// Count the results too (for the facets and the stats view).
+    pub stats: bool,
 }
 
 /// Results, or the best of them so far while the search runs.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SearchUpdate {
     pub generation: u64,
     /// In final order when `complete`; before that, the best page found so far.
@@ -76,6 +78,8 @@ pub struct SearchUpdate {
     pub scanned: usize,
     pub total: usize,
     pub complete: bool,
+    /// The counts of the complete results, when the request asked for them.
+    pub stats: Option<std::sync::Arc<crate::stats::Stats>>,
 }
 
 /// Records handed to a thread at a time; cancellation and progress are checked between blocks.
@@ -151,7 +155,14 @@ pub(crate) fn run(
                 ranking.top(&mut all, PAGE);
                 all
             };
-            publish(SearchUpdate { generation: request.generation, hits: page, scanned, total, complete: false });
+            publish(SearchUpdate {
+                generation: request.generation,
+                hits: page,
+                scanned,
+                total,
+                complete: false,
+                stats: None,
+            });
         }
     };
 
@@ -212,6 +223,7 @@ pub(crate) fn run(
                 scanned: total,
                 total,
                 complete: false,
+                stats: None,
             });
             if cancelled() {
                 return None;

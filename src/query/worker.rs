@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use super::index::Corpus;
 use super::parse::Query;
 use super::search::{SearchRequest, SearchUpdate, run};
+use crate::stats::Stats;
 
 pub struct Worker {
     jobs: Option<mpsc::Sender<SearchRequest>>,
@@ -74,7 +75,15 @@ fn serve(
         let total = candidates.map_or(corpus.len(), <[u32]>::len);
         let result = run(corpus, &request, candidates, &stale, &mut deliver);
         let Some((hits, matched)) = result else { continue };
-        deliver(SearchUpdate { generation, hits, scanned: total, total, complete: true });
+        let stats = if request.stats {
+            match Stats::compute(corpus, &hits, &stale) {
+                Some(s) => Some(Arc::new(s)),
+                None => continue,
+            }
+        } else {
+            None
+        };
+        deliver(SearchUpdate { generation, hits, scanned: total, total, complete: true, stats });
         last = Some(Narrowing { query: request.query, matched });
     }
 }

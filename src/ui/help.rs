@@ -14,9 +14,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         Some(Popup::Help) => popup(frame, area, " Help ", help_lines(state, theme), state.popup_scroll(), theme),
         Some(Popup::Skipped) => {
             let mut lines = vec![Line::styled(skipped_heading(&state.corpus().dataset), theme.header()), Line::raw("")];
-            lines.extend(state.corpus().dataset.skipped.iter().map(|s| Line::raw(s.as_str())));
+            lines.extend(state.corpus().dataset.skipped.iter().map(|s| Line::raw(theme.text(s).into_owned())));
             popup(frame, area, " Skipped records ", lines, state.popup_scroll(), theme)
         }
+        Some(Popup::Facets) => super::facets::render(frame, area, state, theme),
         None => {}
     }
 }
@@ -50,7 +51,7 @@ fn popup(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, scroll: u
 
 fn help_lines<'a>(state: &'a AppState, theme: &Theme) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
-    for context in [Context::Browse, Context::Search, Context::Global] {
+    for context in [Context::Browse, Context::Search, Context::Popup, Context::Global] {
         lines.push(Line::styled(context.title(), theme.header()));
         for b in state.keymap().in_context(context) {
             let keys: Vec<String> = b.keys.iter().map(|&(c, m)| key_label(c, m, theme.ascii)).collect();

@@ -50,8 +50,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) ->
         Row::new([
             Cell::from(inc.date.short()),
             Cell::from(victim_cell(inc, victim, state, theme)),
-            Cell::from(fit(inc.location.as_deref().unwrap_or_default(), location as usize, theme)),
-            Cell::from(fit(actor, actor_width, theme)),
+            Cell::from(fit(&theme.text(inc.location.as_deref().unwrap_or_default()), location as usize, theme)),
+            Cell::from(fit(&theme.text(actor), actor_width, theme)),
         ])
     });
     let table = Table::new(rows, widths)
@@ -77,11 +77,12 @@ fn victim_cell(inc: &Incident, width: usize, state: &AppState, theme: &Theme) ->
         text.push_str(name);
         positions.extend(matcher.highlight(name).into_iter().map(|p| p + base));
     }
-    highlighted(&fit(&text, width, theme), &positions, theme)
+    // Transliteration keeps one character per character for letters, so positions still hold.
+    highlighted(&fit(&theme.text(&text), width, theme), &positions, theme)
 }
 
 /// Shortens text to `width` columns, marking the cut so a clipped name is not read as whole.
-fn fit(text: &str, width: usize, theme: &Theme) -> String {
+pub(super) fn fit(text: &str, width: usize, theme: &Theme) -> String {
     use unicode_width::UnicodeWidthChar;
     if unicode_width::UnicodeWidthStr::width(text) <= width {
         return text.to_string();

@@ -30,7 +30,7 @@ pub fn draw_loading(frame: &mut Frame, view: &Loading, theme: &Theme) {
     let stage = if p.stage.is_empty() { view.label } else { p.stage.as_str() };
     let width = inner.width.saturating_sub(4).min(60) as usize;
     let mut lines = vec![
-        Line::styled(format!("Loading {stage}"), theme.title()),
+        Line::styled(format!("Loading {}", theme.text(stage)), theme.title()),
         Line::raw(""),
         Line::raw(bar(p.ratio(), width, theme)),
         Line::raw(""),
@@ -42,6 +42,9 @@ pub fn draw_loading(frame: &mut Frame, view: &Loading, theme: &Theme) {
     let height = lines.len() as u16;
     let [middle] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(inner);
     frame.render_widget(Paragraph::new(lines).centered(), middle);
+    if theme.ascii {
+        super::ascii_only(frame.buffer_mut());
+    }
 }
 
 /// `[██████░░░░░░] 48%`, or `[######------] 48%` in ASCII.

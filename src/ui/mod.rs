@@ -1,6 +1,7 @@
 //! Drawing: a pure function of `AppState`, one module per pane.
 
 mod detail;
+mod facets;
 mod help;
 mod list;
 mod loading;
@@ -42,7 +43,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) -> ViewMetrics {
     let wide = area.width >= WIDE;
     if state.focus() == Focus::Detail && !wide {
         // Narrow terminals give the detail the whole screen while it has the focus.
-        metrics.detail_max_scroll = detail::render(frame, inner, state, theme);
+        (metrics.detail_height, metrics.detail_rows) = detail::render(frame, inner, state, theme);
     } else if wide {
         let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
         metrics.list_rows = list::render(frame, left, state, theme);
@@ -50,18 +51,48 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) -> ViewMetrics {
             Block::new().borders(Borders::LEFT).border_set(theme.border()).border_style(focus_style(state, theme));
         let right_inner = divider.inner(right);
         frame.render_widget(divider, right);
-        metrics.detail_max_scroll = detail::render(frame, right_inner, state, theme);
+        (metrics.detail_height, metrics.detail_rows) = detail::render(frame, right_inner, state, theme);
     } else {
         let [top, bottom] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(inner);
         metrics.list_rows = list::render(frame, top, state, theme);
         let divider = Block::new().borders(Borders::TOP).border_set(theme.border());
         let bottom_inner = divider.inner(bottom);
         frame.render_widget(divider, bottom);
-        metrics.detail_max_scroll = detail::render(frame, bottom_inner, state, theme);
+        (metrics.detail_height, metrics.detail_rows) = detail::render(frame, bottom_inner, state, theme);
     }
     search::render(frame, bar, state, theme);
     help::render(frame, area, state, theme);
+    if theme.ascii {
+        ascii_only(frame.buffer_mut());
+    }
     metrics
+}
+
+/// The last guard of `--ascii`: whatever text reached the screen without being transliterated
+/// (a wide character, a symbol of a widget) becomes `?`, so every byte written is ASCII.
+pub(crate) fn ascii_only(buf: &mut ratatui::buffer::Buffer) {
+    use unicode_width::UnicodeWidthStr;
+    let area = buf.area;
+    for y in area.top()..area.bottom() {
+        let mut x = area.left();
+        while x < area.right() {
+            let cell = &mut buf[(x, y)];
+            let symbol = cell.symbol();
+            if symbol.is_ascii() {
+                x += 1;
+                continue;
+            }
+            let width = symbol.width().max(1) as u16;
+            cell.set_symbol("?");
+            // A wide character's second column held nothing; it needs a character of its own now.
+            for dx in 1..width {
+                if x + dx < area.right() {
+                    buf[(x + dx, y)].set_symbol(" ");
+                }
+            }
+            x += width;
+        }
+    }
 }
 
 fn focus_style(state: &AppState, theme: &Theme) -> ratatui::style::Style {
@@ -81,17 +112,17 @@ fn title<'a>(state: &'a AppState, theme: &Theme) -> Line<'a> {
     let mut spans = vec![
         Span::styled(" incidents", theme.title()),
         Span::raw(theme.dash()),
-        Span::raw(dataset.label.as_str()),
+        Span::raw(theme.text(&dataset.label).into_owned()),
         Span::raw(theme.dash()),
         Span::raw(format!("{} incidents", dataset.incidents.len())),
         Span::raw(theme.dash()),
         Span::raw(shown),
     ];
-    let trail: Vec<&str> = state.trail().collect();
-    if trail.len() > 1 {
+    // The unfiltered list where it all began is no step worth showing.
+    let steps: Vec<&str> = state.trail().filter(|q| !q.is_empty()).collect();
+    if steps.len() > 1 {
         spans.push(Span::raw(theme.dash()));
-        let steps: Vec<&str> = trail.iter().map(|q| if q.is_empty() { "all" } else { q }).collect();
-        spans.push(Span::styled(steps.join(theme.trail()), theme.label()));
+        spans.push(Span::styled(theme.text(&steps.join(theme.trail())).into_owned(), theme.label()));
     }
     spans.push(Span::raw(" "));
     if !dataset.skipped.is_empty() {

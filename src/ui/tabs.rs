@@ -1,23 +1,25 @@
-//! The detail pane's tab bar and the text of each tab.
+//! The detail pane's tab bar, and the rows of a tab laid out as lines: wrapped to the pane with
+//! their hanging indents, with a cursor mark on the row Enter acts on.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span, Text};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::Tabs;
+use unicode_width::UnicodeWidthStr;
 
 use super::Theme;
-use crate::app::{AppState, Tab};
-use crate::model::{Incident, TechniqueRef, format_usd, group_thousands};
+use crate::app::Tab;
+use crate::present::{Piece, Role, Row};
 
 pub fn render_bar(frame: &mut Frame, area: Rect, tab: Tab, theme: &Theme) {
     // Numbered titles tell which digit picks the tab; a narrow pane keeps just the names.
-    let numbered: Vec<String> = Tab::ALL.iter().enumerate().map(|(i, t)| format!("{} {}", i + 1, t.title())).collect();
+    let numbered: Vec<String> = Tab::ALL.iter().map(|t| format!("{} {}", t.number(), t.title())).collect();
     let width: usize = numbered.iter().map(|t| t.len()).sum::<usize>() + numbered.len() - 1;
     let titles =
         if width <= area.width as usize { numbered } else { Tab::ALL.iter().map(|t| t.title().to_string()).collect() };
-    let selected = Tab::ALL.iter().position(|&t| t == tab);
     let tabs = Tabs::new(titles)
-        .select(selected)
+        .select(Some(tab.number() - 1))
         .style(theme.dim())
         .highlight_style(theme.active_tab())
         .divider(" ")
@@ -25,160 +27,151 @@ pub fn render_bar(frame: &mut Frame, area: Rect, tab: Tab, theme: &Theme) {
     frame.render_widget(tabs, area);
 }
 
-/// The text of the current tab for one incident.
-pub fn body<'a>(state: &'a AppState, inc: &'a Incident, theme: &Theme) -> Text<'a> {
-    let mut lines: Vec<Line> = vec![Line::raw("")];
-    match state.tab() {
-        Tab::Overview => overview(inc, theme, &mut lines),
-        Tab::Motives => motives(inc, theme, &mut lines),
-        Tab::Ttps => ttps(state, inc, theme, &mut lines),
-        Tab::Actors => actors(state, inc, theme, &mut lines),
-        Tab::Sources => sources(inc, theme, &mut lines),
-        Tab::Related => related(state, inc, theme, &mut lines),
-    }
-    Text::from(lines)
-}
+/// Columns left of the rows for the cursor mark.
+pub const GUTTER: u16 = 2;
 
-fn none<'a>(what: &str, theme: &Theme) -> Line<'a> {
-    Line::styled(format!("No {what} recorded."), theme.dim())
-}
-
-fn overview<'a>(inc: &'a Incident, theme: &Theme, lines: &mut Vec<Line<'a>>) {
-    lines.push(Line::styled(inc.summary.as_str(), theme.title()));
-    if let Some(desc) = &inc.description {
-        for para in desc.split("\n\n") {
+/// The rows as lines `width` columns wide (the gutter included), and where each row starts and
+/// how many lines it takes.
+pub fn layout(rows: &[Row], width: u16, cursor: Option<usize>, theme: &Theme) -> (Vec<Line<'static>>, Vec<(u16, u16)>) {
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut extents = Vec::with_capacity(rows.len());
+    let text_width = width.saturating_sub(GUTTER).max(1) as usize;
+    for (n, row) in rows.iter().enumerate() {
+        if row.gap {
             lines.push(Line::raw(""));
-            lines.extend(para.lines().map(Line::raw));
         }
+        let top = lines.len() as u16;
+        let mut wrapped = wrap(&row.pieces, row.indent, row.hang, text_width, theme);
+        for piece in &row.more {
+            let under = row.indent + row.hang;
+            wrapped.extend(wrap(std::slice::from_ref(piece), under, 0, text_width, theme));
+        }
+        let mark = if cursor == Some(n) { theme.cursor() } else { "  " };
+        for (i, spans) in wrapped.into_iter().enumerate() {
+            let gutter = if i == 0 { mark } else { "  " };
+            let mut all = vec![Span::styled(gutter, theme.key())];
+            all.extend(spans);
+            lines.push(Line::from(all));
+        }
+        extents.push((top, lines.len() as u16 - top));
     }
-    lines.push(Line::raw(""));
-    if let Some(loss) = inc.loss_usd {
-        lines.push(Line::from(vec![
-            Span::styled("Loss      ", theme.label()),
-            Span::raw(format!("{} (US$ {})", format_usd(loss), group_thousands(loss))),
-        ]));
-    }
-    if let Some(note) = inc.cia.as_ref().and_then(|c| c.note.as_deref()) {
-        lines.push(Line::from(vec![Span::styled("CIA       ", theme.label()), Span::raw(note)]));
-    }
-    if !inc.tags.is_empty() {
-        lines.push(Line::from(vec![Span::styled("Tags      ", theme.label()), Span::raw(inc.tags.join(", "))]));
-    }
-    lines.push(Line::from(vec![Span::styled("Id        ", theme.label()), Span::styled(inc.id.as_str(), theme.id())]));
+    (lines, extents)
 }
 
-fn motives<'a>(inc: &'a Incident, theme: &Theme, lines: &mut Vec<Line<'a>>) {
-    if inc.motives.is_empty() {
-        return lines.push(none("motive", theme));
-    }
-    for m in &inc.motives {
-        lines
-            .push(Line::from(vec![Span::styled(format!("{:<12}", m.as_str()), theme.title()), Span::raw(m.meaning())]));
+fn style(role: Role, theme: &Theme) -> Style {
+    match role {
+        Role::Title => theme.title(),
+        Role::Text => Style::new(),
+        Role::Label => theme.label(),
+        Role::Id => theme.id(),
+        Role::Dim => theme.dim(),
     }
 }
 
-fn ttps<'a>(state: &'a AppState, inc: &'a Incident, theme: &Theme, lines: &mut Vec<Line<'a>>) {
-    if inc.ttps.is_empty() {
-        return lines.push(none("technique", theme));
-    }
-    for t in &inc.ttps {
-        match t {
-            TechniqueRef::Attack { id, .. } => {
-                let (name, tactics) = match state.corpus().dataset.catalog.get(id) {
-                    Some(tech) => (tech.name.clone(), tech.tactic_names()),
-                    None => ("(not in the technique catalog)".to_string(), String::new()),
-                };
-                let mut spans = vec![Span::styled(format!("{id:<10}"), theme.id()), Span::styled(name, theme.title())];
-                if !tactics.is_empty() {
-                    spans.push(Span::styled(format!("  {tactics}"), theme.label()));
+/// Word-wraps one row: the first line at the row's indent, the rest at indent plus hang. Words
+/// longer than a line are cut.
+fn wrap(pieces: &[Piece], indent: u16, hang: u16, width: usize, theme: &Theme) -> Vec<Vec<Span<'static>>> {
+    let first = (indent as usize).min(width.saturating_sub(1));
+    let rest = (indent as usize + hang as usize).min(width.saturating_sub(1));
+    let mut lines: Vec<Vec<Span<'static>>> = vec![vec![Span::raw(" ".repeat(first))]];
+    let mut used = first;
+    let mut limit = width;
+    for piece in pieces {
+        let text = theme.text(&piece.text);
+        let st = style(piece.role, theme);
+        for token in tokens(&text) {
+            let w = token.width();
+            let blank = token.trim().is_empty();
+            if used + w > limit && used > (if lines.len() == 1 { first } else { rest }) {
+                if blank {
+                    // A break swallows the spaces where it falls.
+                    continue;
                 }
-                lines.push(Line::from(spans));
+                if let Some(line) = lines.last_mut()
+                    && line.len() > 1
+                    && line.last().is_some_and(|s| s.content.trim().is_empty())
+                {
+                    line.pop();
+                }
+                lines.push(vec![Span::raw(" ".repeat(rest))]);
+                used = rest;
+                limit = width;
             }
-            TechniqueRef::Other { name, framework, .. } => {
-                let fw = framework.as_deref().unwrap_or("other");
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{fw:<10}"), theme.id()),
-                    Span::styled(name.as_str(), theme.title()),
-                ]));
+            if used + w <= limit {
+                push(lines.last_mut(), token.to_string(), st);
+                used += w;
+                continue;
             }
+            // A word longer than the line: cut it where the line ends, as often as needed.
+            let mut chunk = String::new();
+            for c in token.chars() {
+                let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+                if used + cw > limit && used > rest {
+                    push(lines.last_mut(), std::mem::take(&mut chunk), st);
+                    lines.push(vec![Span::raw(" ".repeat(rest))]);
+                    used = rest;
+                }
+                chunk.push(c);
+                used += cw;
+            }
+            push(lines.last_mut(), chunk, st);
         }
-        if let Some(note) = t.note() {
-            lines.push(Line::styled(format!("          {note}"), theme.dim()));
-        }
+    }
+    lines
+}
+
+fn push(line: Option<&mut Vec<Span<'static>>>, text: String, style: Style) {
+    if let Some(line) = line
+        && !text.is_empty()
+    {
+        line.push(Span::styled(text, style));
     }
 }
 
-fn actors<'a>(state: &'a AppState, inc: &'a Incident, theme: &Theme, lines: &mut Vec<Line<'a>>) {
-    if inc.actors.is_empty() {
-        return lines.push(none("actor", theme));
-    }
-    let me = state.selected_hit().map_or(u32::MAX, |h| h.index);
-    for (n, a) in inc.actors.iter().enumerate() {
-        if n > 0 {
-            lines.push(Line::raw(""));
+/// Words and the runs of spaces between them, in order.
+fn tokens(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
         }
-        lines.push(Line::styled(a.name.as_str(), theme.title()));
-        lines.push(Line::from(vec![Span::styled("  Type      ", theme.label()), Span::raw(a.kind.as_str())]));
-        lines.push(Line::from(vec![
-            Span::styled("  Location  ", theme.label()),
-            Span::raw(a.location.as_deref().unwrap_or("unknown")),
-        ]));
-        if !a.aliases.is_empty() {
-            lines.push(Line::from(vec![Span::styled("  Aliases   ", theme.label()), Span::raw(a.aliases.join(", "))]));
-        }
-        let corpus = state.corpus();
-        let others: Vec<u32> = if a.is_named() {
-            corpus.incidents_of_actor(&a.name).iter().copied().filter(|&i| i != me).collect()
-        } else {
-            Vec::new()
-        };
-        if !others.is_empty() {
-            lines.push(Line::styled(format!("  Other incidents ({})", others.len()), theme.label()));
-            for i in others {
-                let o = corpus.incident(i);
-                lines.push(Line::raw(format!("    {:<9}{}", o.date.short(), o.victim)));
-            }
-        }
-    }
+        let space = rest.starts_with(' ');
+        let end = rest.find(|c: char| (c == ' ') != space).unwrap_or(rest.len());
+        let (token, tail) = rest.split_at(end);
+        rest = tail;
+        Some(token)
+    })
 }
 
-fn sources<'a>(inc: &'a Incident, theme: &Theme, lines: &mut Vec<Line<'a>>) {
-    if inc.sources.is_empty() {
-        return lines.push(none("source", theme));
-    }
-    for (n, s) in inc.sources.iter().enumerate() {
-        let mut spans = vec![Span::styled(format!("{}. ", n + 1), theme.label())];
-        spans.push(Span::styled(s.heading(), theme.title()));
-        if let Some(by) = s.byline() {
-            spans.push(Span::raw(format!(" — {by}")));
-        }
-        lines.push(Line::from(spans));
-        if let Some(url) = s.url_below() {
-            lines.push(Line::styled(format!("   {url}"), theme.dim()));
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn related<'a>(state: &'a AppState, inc: &'a Incident, theme: &Theme, lines: &mut Vec<Line<'a>>) {
-    if inc.related.is_empty() {
-        return lines.push(none("related incident", theme));
+    fn row(indent: u16, hang: u16, text: &str) -> Row {
+        Row { indent, hang, pieces: vec![Piece { role: Role::Text, text: text.into() }], ..Row::default() }
     }
-    for id in &inc.related {
-        match state.corpus().find(id) {
-            Some(i) => {
-                let o = state.corpus().incident(i);
-                lines.push(Line::from(vec![
-                    Span::raw(format!("{:<9}", o.date.short())),
-                    Span::styled(o.victim.as_str(), theme.title()),
-                    Span::styled(format!("  {id}"), theme.dim()),
-                ]));
-                lines.push(Line::raw(format!("         {}", first_sentence(&o.summary))));
-            }
-            None => lines.push(Line::styled(format!("{id} (not in this dataset)"), theme.dim())),
-        }
-    }
-}
 
-fn first_sentence(s: &str) -> &str {
-    s.find(". ").map_or(s, |i| &s[..=i])
+    fn wrap_row(row: &Row, width: usize) -> Vec<Vec<Span<'static>>> {
+        wrap(&row.pieces, row.indent, row.hang, width, &Theme::default())
+    }
+
+    fn plain(lines: &[Vec<Span>]) -> Vec<String> {
+        lines.iter().map(|l| l.iter().map(|s| s.content.as_ref()).collect()).collect()
+    }
+
+    #[test]
+    fn wrapped_lines_keep_the_hanging_indent() {
+        let lines = wrap_row(&row(10, 0, "used a fake job offer to deliver the payload"), 30);
+        assert_eq!(plain(&lines), ["          used a fake job", "          offer to deliver the", "          payload"]);
+        let lines = wrap_row(&row(0, 10, "T1566.003 Spearphishing via Service"), 24);
+        assert_eq!(plain(&lines), ["T1566.003 Spearphishing", "          via Service"]);
+    }
+
+    #[test]
+    fn long_words_are_cut_not_lost() {
+        let lines = wrap_row(&row(0, 2, "https://example.com/a/very/long/path"), 12);
+        let text: String = plain(&lines).iter().map(|l| l.trim()).collect();
+        assert_eq!(text, "https://example.com/a/very/long/path");
+        assert!(plain(&lines).iter().all(|l| l.width() <= 12));
+    }
 }

@@ -4,7 +4,9 @@
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::border;
 
-use crate::model::Impact;
+use std::borrow::Cow;
+
+use crate::model::to_ascii;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
@@ -107,11 +109,26 @@ impl Theme {
         Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
     }
 
-    pub fn impact(&self, impact: Impact) -> Style {
+    /// `affected`, `not-affected`, `unknown`.
+    pub fn impact(&self, impact: &str) -> Style {
         match impact {
-            Impact::Affected => self.fg(Color::Red).add_modifier(Modifier::BOLD),
-            Impact::NotAffected => self.fg(Color::Green),
-            Impact::Unknown => self.dim(),
+            "affected" => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            "not-affected" => self.fg(Color::Green),
+            _ => self.dim(),
         }
+    }
+
+    pub fn plain(&self) -> Style {
+        Style::new()
+    }
+
+    /// The mark on the detail row that Enter acts on.
+    pub fn cursor(&self) -> &'static str {
+        if self.ascii { "> " } else { "▸ " }
+    }
+
+    /// Data text as this terminal can show it: ASCII only under `--ascii`.
+    pub fn text<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        if self.ascii { to_ascii(s) } else { Cow::Borrowed(s) }
     }
 }

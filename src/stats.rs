@@ -1,0 +1,188 @@
+//! Counts over a set of incidents: for the stats view, the facets popup, `incidents stats`, and
+//! reports. Pure; no terminal here.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::model::{Impact, TechniqueRef};
+use crate::query::{Corpus, Hit};
+
+/// How often counting checks whether it should stop (a newer search is waiting).
+const CHECK_EVERY: usize = 16_384;
+
+/// The shape of a result set. Maps go from a value to the number of incidents that have it (an
+/// incident with two actors counts once for each).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub total: u64,
+    /// The sum of every reported loss, in US dollars.
+    pub loss_usd_total: u64,
+    pub by_year: BTreeMap<u16, u64>,
+    pub by_motive: BTreeMap<String, u64>,
+    /// Named actors only: "Unknown" and role labels do not tie incidents together.
+    pub by_actor: BTreeMap<String, u64>,
+    pub by_actor_type: BTreeMap<String, u64>,
+    pub by_country: BTreeMap<String, u64>,
+    /// ATT&CK ids, or the names of techniques of other frameworks.
+    pub by_technique: BTreeMap<String, u64>,
+    #[serde(skip)]
+    pub by_industry: BTreeMap<String, u64>,
+    #[serde(skip)]
+    pub loss: LossFacts,
+    #[serde(skip)]
+    pub cia: CiaCounts,
+}
+
+/// What the losses add up to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LossFacts {
+    /// Incidents with a reported loss.
+    pub reported: u64,
+    /// The largest reported loss and the incident it belongs to.
+    pub largest: Option<(u64, u32)>,
+}
+
+/// How many incidents had each part affected, and how many record a posture at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CiaCounts {
+    pub recorded: u64,
+    pub confidentiality: u64,
+    pub integrity: u64,
+    pub availability: u64,
+}
+
+impl Stats {
+    /// Counts the given incidents; `None` when `cancelled` said to stop.
+    pub fn compute(corpus: &Corpus, hits: &[Hit], cancelled: &dyn Fn() -> bool) -> Option<Stats> {
+        // Counting by borrowed text first and turning keys into owned strings once at the end
+        // keeps a million-incident count from allocating per incident.
+        let mut years: HashMap<u16, u64> = HashMap::new();
+        let mut motives: HashMap<&str, u64> = HashMap::new();
+        let mut actors: HashMap<&str, u64> = HashMap::new();
+        let mut types: HashMap<&str, u64> = HashMap::new();
+        let mut countries: HashMap<&str, u64> = HashMap::new();
+        let mut techniques: HashMap<&str, u64> = HashMap::new();
+        let mut industries: HashMap<&str, u64> = HashMap::new();
+        let mut stats = Stats { total: hits.len() as u64, ..Stats::default() };
+        for (n, hit) in hits.iter().enumerate() {
+            if n % CHECK_EVERY == 0 && cancelled() {
+                return None;
+            }
+            let inc = corpus.incident(hit.index);
+            *years.entry(inc.date.year).or_default() += 1;
+            for m in &inc.motives {
+                *motives.entry(m.as_str()).or_default() += 1;
+            }
+            for a in &inc.actors {
+                if a.is_named() {
+                    *actors.entry(&a.name).or_default() += 1;
+                }
+                *types.entry(a.kind.as_str()).or_default() += 1;
+            }
+            if let Some(c) = &inc.location {
+                *countries.entry(c).or_default() += 1;
+            }
+            if let Some(i) = &inc.industry {
+                *industries.entry(i).or_default() += 1;
+            }
+            for t in &inc.ttps {
+                let key = match t {
+                    TechniqueRef::Attack { id, .. } => id.as_str(),
+                    TechniqueRef::Other { name, .. } => name.as_str(),
+                };
+                *techniques.entry(key).or_default() += 1;
+            }
+            if let Some(loss) = inc.loss_usd {
+                stats.loss_usd_total = stats.loss_usd_total.saturating_add(loss);
+                stats.loss.reported += 1;
+                if stats.loss.largest.is_none_or(|(max, _)| loss > max) {
+                    stats.loss.largest = Some((loss, hit.index));
+                }
+            }
+            if let Some(cia) = &inc.cia {
+                stats.cia.recorded += 1;
+                stats.cia.confidentiality += (cia.confidentiality == Impact::Affected) as u64;
+                stats.cia.integrity += (cia.integrity == Impact::Affected) as u64;
+                stats.cia.availability += (cia.availability == Impact::Affected) as u64;
+            }
+        }
+        let owned = |m: HashMap<&str, u64>| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        stats.by_year = years.into_iter().collect();
+        stats.by_motive = owned(motives);
+        stats.by_actor = owned(actors);
+        stats.by_actor_type = owned(types);
+        stats.by_country = owned(countries);
+        stats.by_technique = owned(techniques);
+        stats.by_industry = owned(industries);
+        Some(stats)
+    }
+}
+
+/// A map's entries, largest count first, ties in key order: the "top N" of a facet.
+pub fn ranked<K: Clone + Ord>(map: &BTreeMap<K, u64>) -> Vec<(K, u64)> {
+    let mut v: Vec<(K, u64)> = map.iter().map(|(k, &n)| (k.clone(), n)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+/// One group of the facets popup: a field, and its values in the current results with counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facet {
+    pub name: &'static str,
+    pub values: Vec<FacetValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacetValue {
+    /// As shown: `Lazarus Group`, `T1566.003 Spearphishing via Service (Initial Access)`.
+    pub label: String,
+    pub count: u64,
+    /// The query term that keeps exactly the incidents counted: `actor:="Lazarus Group"`.
+    pub filter: String,
+}
+
+/// How many values of each field the facets show.
+pub const FACET_VALUES: usize = 8;
+
+impl Stats {
+    /// The facets of these results: motive, actor, actor type, country, year, technique (with
+    /// its tactic), industry; each value's filter selects exactly what it counts.
+    pub fn facets(&self, catalog: &crate::model::Catalog) -> Vec<Facet> {
+        use crate::query::quote_value;
+        let group = |name: &'static str, map: &BTreeMap<String, u64>, filter: &dyn Fn(&str) -> String| Facet {
+            name,
+            values: ranked(map)
+                .into_iter()
+                .take(FACET_VALUES)
+                .map(|(k, count)| FacetValue { filter: filter(&k), label: k, count })
+                .collect(),
+        };
+        let years: BTreeMap<String, u64> = self.by_year.iter().map(|(y, n)| (y.to_string(), *n)).collect();
+        let mut facets = vec![
+            group("Motive", &self.by_motive, &|v| format!("motive:={v}")),
+            group("Actor", &self.by_actor, &|v| format!("actor:={}", quote_value(v))),
+            group("Actor type", &self.by_actor_type, &|v| format!("actor:={v}")),
+            group("Country", &self.by_country, &|v| format!("country:={}", quote_value(v))),
+        ];
+        let mut year_facet = group("Year", &years, &|v| format!("year:{v}"));
+        year_facet.values.sort_by(|a, b| b.label.cmp(&a.label));
+        facets.push(year_facet);
+        let mut techniques =
+            group("Technique", &self.by_technique, &|v| format!("ttp:={}", quote_value(&v.to_lowercase())));
+        for v in &mut techniques.values {
+            if let Some(t) = catalog.get(&v.label) {
+                let tactics = t.tactic_names();
+                v.label = if tactics.is_empty() {
+                    format!("{} {}", t.id, t.name)
+                } else {
+                    format!("{} {} ({tactics})", t.id, t.name)
+                };
+            }
+        }
+        facets.push(techniques);
+        facets.push(group("Industry", &self.by_industry, &|v| format!("industry:={}", quote_value(v))));
+        facets.retain(|f| !f.values.is_empty());
+        facets
+    }
+}
