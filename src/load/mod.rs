@@ -6,6 +6,7 @@ mod country;
 mod native;
 mod problem;
 mod progress;
+mod reader;
 mod stix;
 mod veris;
 
