@@ -2,13 +2,14 @@
 
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use unicode_width::UnicodeWidthStr;
 
-use crate::load::{self, Format, LoadError, LoadOptions};
+use crate::load::{self, Format, LoadError, LoadOptions, Progress};
 use crate::model::{Dataset, Incident, TechniqueRef, format_usd};
-use crate::query::{Hit, Matcher, Query, SortKey, search};
+use crate::query::{Corpus, Hit, Query, SearchRequest, SortKey, search};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,7 +36,7 @@ pub enum Command {
     Validate(ValidateArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct DataArgs {
     /// Dataset files or directories (default: the bundled dataset).
     #[arg(value_name = "PATH")]
@@ -196,26 +197,36 @@ impl From<io::Error> for Failure {
 
 /// Loads the paths, or the bundled dataset when there are none.
 pub fn load_data(args: &DataArgs) -> Result<Dataset, Failure> {
+    Ok(load_dataset(args, None)?)
+}
+
+/// Loads the paths, or the bundled dataset, reporting to `progress`.
+pub fn load_dataset(args: &DataArgs, progress: Option<Arc<Progress>>) -> Result<Dataset, LoadError> {
     let opts = LoadOptions {
         format: args.format.into(),
         skip_invalid: args.skip_invalid,
         attack: args.attack.clone(),
-        ..Default::default()
+        progress,
     };
-    let dataset = if args.paths.is_empty() { load::bundled(&opts)? } else { load::load(&args.paths, &opts)? };
-    Ok(dataset)
+    if args.paths.is_empty() { load::bundled(&opts) } else { load::load(&args.paths, &opts) }
+}
+
+/// The inputs as the analyst named them, for the loading screen.
+pub fn describe(args: &DataArgs) -> String {
+    match args.paths.as_slice() {
+        [] => "the bundled dataset".to_string(),
+        [one] => one.display().to_string(),
+        many => format!("{} paths", many.len()),
+    }
 }
 
 /// Runs a query the way the search bar does.
-pub fn run_query(dataset: &Dataset, args: &QueryArgs) -> Result<Vec<Hit>, Failure> {
+pub fn run_query(corpus: &Corpus, args: &QueryArgs) -> Result<Vec<Hit>, Failure> {
     let query = Query::parse(args.query.as_deref().unwrap_or_default())
         .map_err(|e| Failure::new(2, format!("--query: {e}")))?;
-    let matcher = Matcher::new(query);
-    let mut hits = search(dataset, &matcher, args.sort.into(), args.reverse);
-    if let Some(n) = args.limit {
-        hits.truncate(n);
-    }
-    Ok(hits)
+    let request =
+        SearchRequest { generation: 0, query, sort: args.sort.into(), reverse: args.reverse, limit: args.limit };
+    Ok(search(corpus, &request))
 }
 
 /// Problems skipped under `--skip-invalid` go to stderr, so stdout stays clean for pipes.
@@ -228,8 +239,9 @@ fn report_skipped(dataset: &Dataset) {
 pub fn list(args: &ListArgs, out: &mut impl Write) -> Result<(), Failure> {
     let dataset = load_data(&args.data)?;
     report_skipped(&dataset);
-    let hits = run_query(&dataset, &args.query)?;
-    let incidents: Vec<&Incident> = hits.iter().map(|h| &dataset.incidents[h.index]).collect();
+    let corpus = Corpus::new(dataset);
+    let hits = run_query(&corpus, &args.query)?;
+    let incidents: Vec<&Incident> = hits.iter().map(|h| corpus.incident(h.index)).collect();
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &incidents).map_err(io::Error::other)?;
         writeln!(out)?;
@@ -318,21 +330,23 @@ fn csv_field(s: &str) -> String {
 pub fn show(args: &ShowArgs, out: &mut impl Write) -> Result<(), Failure> {
     let dataset = load_data(&args.data)?;
     report_skipped(&dataset);
-    let Some(index) = dataset.find(&args.id) else {
+    let corpus = Corpus::new(dataset);
+    let Some(index) = corpus.find(&args.id) else {
         return Err(Failure::new(1, format!("no incident with id {:?} (see `incidents list` for the ids)", args.id)));
     };
-    let inc = &dataset.incidents[index];
+    let inc = corpus.incident(index);
     if args.json {
         serde_json::to_writer_pretty(&mut *out, inc).map_err(io::Error::other)?;
         writeln!(out)?;
     } else {
-        write_text(inc, index, &dataset, out)?;
+        write_text(inc, index, &corpus, out)?;
     }
     Ok(())
 }
 
 /// The incident as readable text, in the order of the detail pane.
-fn write_text(inc: &Incident, index: usize, dataset: &Dataset, out: &mut impl Write) -> io::Result<()> {
+fn write_text(inc: &Incident, index: u32, corpus: &Corpus, out: &mut impl Write) -> io::Result<()> {
+    let dataset = &corpus.dataset;
     writeln!(out, "{}  ({})", inc.victim, inc.date.display())?;
     let mut facts = vec![inc.location.clone().unwrap_or_else(|| "location unknown".into())];
     facts.extend(inc.industry.clone());
@@ -389,8 +403,9 @@ fn write_text(inc: &Incident, index: usize, dataset: &Dataset, out: &mut impl Wr
                 line.push_str(&format!(" aka {}", a.aliases.join(", ")));
             }
             writeln!(out, "{line}")?;
-            for other in dataset.incidents_of_actor(a, index) {
-                let o = &dataset.incidents[other];
+            let others = if a.is_named() { corpus.incidents_of_actor(&a.name) } else { &[] };
+            for &other in others.iter().filter(|&&o| o != index) {
+                let o = corpus.incident(other);
                 writeln!(out, "    also: {} {} ({})", o.date.short(), o.victim, o.id)?;
             }
         }
@@ -411,7 +426,7 @@ fn write_text(inc: &Incident, index: usize, dataset: &Dataset, out: &mut impl Wr
     if !inc.related.is_empty() {
         writeln!(out, "\nRelated")?;
         for id in &inc.related {
-            if let Some(o) = dataset.find(id).map(|i| &dataset.incidents[i]) {
+            if let Some(o) = corpus.find(id).map(|i| corpus.incident(i)) {
                 writeln!(out, "  {} {} ({id})", o.date.short(), o.victim)?;
             }
         }
@@ -429,7 +444,8 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure
         attack: args.attack.clone(),
         ..Default::default()
     };
-    let dataset = load::load(&args.paths, &opts)?;
+    let corpus = Corpus::new(load::load(&args.paths, &opts)?);
+    let dataset = &corpus.dataset;
     let unknown: Vec<String> = dataset
         .incidents
         .iter()
@@ -440,7 +456,7 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure
     let dangling = dataset.incidents.iter().flat_map(|i| {
         i.related
             .iter()
-            .filter(|r| dataset.find(r).is_none())
+            .filter(|r| corpus.find(r).is_none())
             .map(move |r| format!("record {:?}: related id {r:?} is not in the files given", i.id))
     });
     for note in unknown.iter().cloned().chain(dangling) {

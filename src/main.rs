@@ -2,9 +2,9 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use incidents::app::AppState;
+use incidents::app::Start;
 use incidents::cli::{self, Cli, Command, Failure};
-use incidents::tui;
+use incidents::tui::{self, Exit};
 use incidents::ui::Theme;
 
 fn main() -> ExitCode {
@@ -25,18 +25,26 @@ fn main() -> ExitCode {
 
 fn browse(cli: &Cli) -> Result<(), Failure> {
     let args = &cli.browse;
-    let dataset = cli::load_data(&args.data)?;
-    let state = AppState::new(dataset)
-        .with_sort(args.query.sort.into())
-        .with_query(args.query.query.as_deref().unwrap_or_default());
     let theme = Theme {
         color: !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         ascii: args.ascii || !locale_is_utf8(),
     };
-    match tui::run(state, theme, args.mouse)? {
+    let start = Start {
+        query: args.query.query.clone().unwrap_or_default(),
+        sort: args.query.sort.into(),
+        reverse: args.query.reverse,
+        limit: args.query.limit,
+    };
+    let label = cli::describe(&args.data);
+    let data = args.data.clone();
+    let load = Box::new(move |progress: &std::sync::Arc<incidents::load::Progress>| {
+        cli::load_dataset(&data, Some(std::sync::Arc::clone(progress)))
+    });
+    match tui::run(load, tui::Options { theme, mouse: args.mouse, start, label })? {
+        Exit::Quit => Ok(()),
         // Ended by a signal: the shell convention, 128 plus its number.
-        Some(signal) => Err(Failure { code: (128 + signal) as u8, lines: Vec::new() }),
-        None => Ok(()),
+        Exit::Signal(signal) => Err(Failure { code: (128 + signal) as u8, lines: Vec::new() }),
+        Exit::LoadFailed(e) => Err(e.into()),
     }
 }
 

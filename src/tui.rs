@@ -1,116 +1,354 @@
 //! The terminal: set up and restore, the event loop, signals.
+//!
+//! Everything that can wake the browser arrives on one channel: keys (from a thread that reads
+//! the terminal), search results (from the worker), the loaded dataset (from the loader thread)
+//! and signals. The loop handles all that has arrived, then draws one frame; with nothing
+//! arriving it sleeps, so an idle browser costs nothing.
 
 use std::io::{self, IsTerminal};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::time::Duration;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{
-    self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyModifiers, MouseEventKind,
+    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event, KeyCode,
+    KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
 };
 use ratatui::crossterm::execute;
 
-use crate::app::{Action, AppState};
-use crate::ui::{self, Theme};
+use crate::app::{Action, AppState, Effect, Start, ViewMetrics};
+use crate::load::{LoadError, Progress};
+use crate::model::Dataset;
+use crate::query::{Corpus, SearchRequest, SearchUpdate, Worker};
+use crate::ui::{self, Loading, Theme};
 
-/// How long the loop sleeps in `poll` before it looks at the signal flags again. Input wakes it
-/// at once; this only bounds how late a SIGTERM or SIGHUP is noticed.
-const SIGNAL_CHECK: Duration = Duration::from_millis(200);
+/// How long a dataset may take to load before the loading screen is shown instead of waiting:
+/// small datasets go straight to the list, without a flash of the gauge.
+const QUIET_LOAD: Duration = Duration::from_millis(15);
+/// How often the loading gauge is redrawn.
+const GAUGE_EVERY: Duration = Duration::from_millis(100);
+/// After a signal, how long the loop has to restore the terminal itself before the signal thread
+/// does it and leaves (a dropped SSH session can leave the loop stuck on a dead terminal).
+const GRACE: Duration = Duration::from_secs(1);
+
+/// Loads the dataset on a thread of its own, reporting progress.
+pub type Loader = Box<dyn FnOnce(&Arc<Progress>) -> Result<Dataset, LoadError> + Send>;
+
+/// How the browser is set up.
+pub struct Options {
+    pub theme: Theme,
+    pub mouse: bool,
+    pub start: Start,
+    /// What is being loaded, for the loading screen.
+    pub label: String,
+}
+
+/// How the browser ended.
+#[derive(Debug)]
+pub enum Exit {
+    Quit,
+    /// A signal ended it (SIGTERM, SIGHUP, SIGINT).
+    Signal(i32),
+    /// The dataset could not be loaded; the terminal is restored before this is returned.
+    LoadFailed(LoadError),
+}
+
+enum Msg {
+    Event(Event),
+    /// The terminal cannot be read any more.
+    InputClosed,
+    Signal(i32),
+    Loaded(Box<Result<Corpus, LoadError>>),
+    Search(SearchUpdate),
+}
+
+enum Phase {
+    /// Keys typed while loading wait in `typed` and are applied once the list is there, so an
+    /// analyst can start a search before a large file has loaded; `typing` tells a `q` typed
+    /// into the search bar from one that quits.
+    Loading {
+        progress: Arc<Progress>,
+        started: Instant,
+        typed: Vec<Event>,
+        typing: bool,
+    },
+    Ready {
+        state: Box<AppState>,
+        worker: Worker,
+        metrics: Option<ViewMetrics>,
+    },
+}
 
 /// Runs the browser until the analyst quits or a signal ends it; the terminal is restored on every
-/// way out, panics included (ratatui's hook restores before the panic message is printed).
-/// Returns the signal that ended it, if one did.
-pub fn run(mut state: AppState, theme: Theme, mouse: bool) -> io::Result<Option<i32>> {
+/// way out, panics included.
+pub fn run(load: Loader, options: Options) -> io::Result<Exit> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(io::Error::other(
             "the browser needs a terminal on standard input and output; use `incidents list` to print incidents",
         ));
     }
-    let signal = Arc::new(AtomicI32::new(0));
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let signals_handle = watch_signals(tx.clone())?;
+
+    let progress = Arc::new(Progress::default());
+    let loader_progress = Arc::clone(&progress);
+    let loaded = tx.clone();
+    std::thread::Builder::new().name("load".into()).spawn(move || {
+        let result = load(&loader_progress).map(Corpus::new);
+        let _ = loaded.send(Msg::Loaded(Box::new(result)));
+    })?;
+
+    let mut terminal = init(options.mouse)?;
+    let input = tx.clone();
+    std::thread::Builder::new().name("input".into()).spawn(move || read_input(&input))?;
+
+    let mut phase = Phase::Loading { progress, started: Instant::now(), typed: Vec::new(), typing: false };
+    let result = event_loop(&mut terminal, &mut phase, &options, &tx, &rx);
+    restore();
+    signals_handle.close();
+    result
+}
+
+fn init(mouse: bool) -> io::Result<DefaultTerminal> {
+    let terminal = ratatui::try_init()?;
+    // ratatui's hook restores raw mode and the screen; paste and mouse reporting are ours to undo.
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = execute!(io::stdout(), DisableBracketedPaste, DisableMouseCapture);
+            previous(info);
+        }));
+    });
+    execute!(io::stdout(), EnableBracketedPaste)?;
+    if mouse {
+        execute!(io::stdout(), EnableMouseCapture)?;
+    }
+    Ok(terminal)
+}
+
+fn restore() {
+    let _ = execute!(io::stdout(), DisableBracketedPaste, DisableMouseCapture);
+    let _ = ratatui::try_restore();
+}
+
+fn watch_signals(tx: Sender<Msg>) -> io::Result<signal_hook::iterator::Handle> {
     let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT])?;
-    let signals_handle = signals.handle();
-    let seen = Arc::clone(&signal);
-    std::thread::spawn(move || {
+    let handle = signals.handle();
+    std::thread::Builder::new().name("signals".into()).spawn(move || {
         if let Some(sig) = signals.forever().next() {
-            seen.store(sig, Ordering::SeqCst);
-            // The event loop normally notices within one poll and restores the terminal itself.
-            // When the terminal is gone (a dropped SSH session), crossterm's reader can keep
-            // reading end-of-file without returning, so after a grace period leave from here.
-            std::thread::sleep(SIGNAL_CHECK * 5);
-            let _ = ratatui::try_restore();
+            let _ = tx.send(Msg::Signal(sig));
+            // The loop normally restores the terminal and returns at once. When the terminal is
+            // gone, writing to it can block; leave from here after a grace period.
+            std::thread::sleep(GRACE);
+            restore();
             std::process::exit(128 + sig);
         }
-    });
-    let mut terminal = ratatui::try_init()?;
-    if mouse {
-        let _ = execute!(io::stdout(), EnableMouseCapture);
+    })?;
+    Ok(handle)
+}
+
+fn read_input(tx: &Sender<Msg>) {
+    loop {
+        match event::read() {
+            Ok(ev) => {
+                if tx.send(Msg::Event(ev)).is_err() {
+                    return;
+                }
+            }
+            Err(_) => {
+                let _ = tx.send(Msg::InputClosed);
+                return;
+            }
+        }
     }
-    let result = event_loop(&mut terminal, &mut state, &theme, &signal);
-    if mouse {
-        let _ = execute!(io::stdout(), DisableMouseCapture);
-    }
-    ratatui::try_restore()?;
-    signals_handle.close();
-    result?;
-    Ok(Some(signal.load(Ordering::SeqCst)).filter(|&s| s != 0))
 }
 
 fn event_loop(
     terminal: &mut DefaultTerminal,
-    state: &mut AppState,
-    theme: &Theme,
-    signal: &AtomicI32,
-) -> io::Result<()> {
+    phase: &mut Phase,
+    options: &Options,
+    tx: &Sender<Msg>,
+    rx: &Receiver<Msg>,
+) -> io::Result<Exit> {
+    // A small dataset is ready before a frame is worth drawing.
+    let mut first = match rx.recv_timeout(QUIET_LOAD) {
+        Ok(msg) => Some(msg),
+        Err(RecvTimeoutError::Timeout) => None,
+        Err(RecvTimeoutError::Disconnected) => return Ok(Exit::Quit),
+    };
     let mut dirty = true;
-    while !state.should_quit && signal.load(Ordering::SeqCst) == 0 {
-        if dirty {
-            terminal.draw(|frame| ui::draw(frame, state, theme))?;
-            dirty = false;
-        }
-        if !event::poll(SIGNAL_CHECK)? {
-            continue;
+    loop {
+        let mut pending: Option<SearchRequest> = None;
+        let mut exit = None;
+        if let Some(msg) = first.take() {
+            handle(msg, phase, options, tx, &mut pending, &mut exit, &mut dirty);
+        } else {
+            if dirty {
+                draw(terminal, phase, options)?;
+                dirty = false;
+            }
+            let msg = match phase {
+                Phase::Loading { .. } => match rx.recv_timeout(GAUGE_EVERY) {
+                    Ok(msg) => msg,
+                    Err(RecvTimeoutError::Timeout) => {
+                        dirty = true;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return Ok(Exit::Quit),
+                },
+                Phase::Ready { .. } => match rx.recv() {
+                    Ok(msg) => msg,
+                    Err(_) => return Ok(Exit::Quit),
+                },
+            };
+            handle(msg, phase, options, tx, &mut pending, &mut exit, &mut dirty);
         }
         // Everything that has arrived is handled before the next frame is drawn.
-        loop {
-            dirty |= handle(state, event::read()?);
-            if state.should_quit || !event::poll(Duration::ZERO)? {
-                break;
+        while exit.is_none()
+            && let Ok(msg) = rx.try_recv()
+        {
+            handle(msg, phase, options, tx, &mut pending, &mut exit, &mut dirty);
+        }
+        if let Some(exit) = exit {
+            return Ok(exit);
+        }
+        // Only the last search a batch of keys asked for is worth running.
+        if let (Some(request), Phase::Ready { worker, .. }) = (pending, &*phase) {
+            worker.submit(request);
+        }
+    }
+}
+
+fn draw(terminal: &mut DefaultTerminal, phase: &mut Phase, options: &Options) -> io::Result<()> {
+    match phase {
+        Phase::Loading { progress, started, .. } => {
+            let view = Loading { label: &options.label, progress: progress.snapshot(), elapsed: started.elapsed() };
+            terminal.draw(|frame| ui::draw_loading(frame, &view, &options.theme))?;
+        }
+        Phase::Ready { state, metrics, .. } => {
+            let mut measured = ViewMetrics::default();
+            terminal.draw(|frame| measured = ui::draw(frame, state, &options.theme))?;
+            if *metrics != Some(measured) {
+                // Paging and scrolling need what the frame could show; a frame drawn from the
+                // corrected state follows at once.
+                *metrics = Some(measured);
+                state.update(Action::Measured(measured));
+                terminal.draw(|frame| {
+                    ui::draw(frame, state, &options.theme);
+                })?;
             }
         }
-        state.settle();
     }
     Ok(())
 }
 
-fn handle(state: &mut AppState, event: Event) -> bool {
-    match event {
-        // Esc and the next key arriving together (fast typing, a slow link) read as Alt-key;
-        // nothing is bound to Alt, so take them as the two keys they were.
-        Event::Key(key @ KeyEvent { code: KeyCode::Char(_), modifiers: KeyModifiers::ALT, .. }) => {
-            let esc = handle(state, Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
-            let next = handle(state, Event::Key(KeyEvent::new(key.code, KeyModifiers::NONE)));
-            esc | next
-        }
-        Event::Key(key) => match state.keymap.action(state.focus, key) {
-            Some(action) => state.update(action),
-            None => false,
-        },
-        Event::Paste(text) => {
-            for c in text.chars().filter(|c| !c.is_control()) {
-                state.update(Action::Input(c));
+fn handle(
+    msg: Msg,
+    phase: &mut Phase,
+    options: &Options,
+    tx: &Sender<Msg>,
+    pending: &mut Option<SearchRequest>,
+    exit: &mut Option<Exit>,
+    dirty: &mut bool,
+) {
+    match msg {
+        Msg::Signal(sig) => *exit = Some(Exit::Signal(sig)),
+        Msg::InputClosed => *exit = Some(Exit::Quit),
+        Msg::Loaded(result) => match *result {
+            Ok(corpus) => {
+                let corpus = Arc::new(corpus);
+                let results = tx.clone();
+                let worker = Worker::spawn(Arc::clone(&corpus), move |update| {
+                    let _ = results.send(Msg::Search(update));
+                });
+                let (state, effect) = AppState::new(corpus, options.start.clone());
+                let typed = match phase {
+                    Phase::Loading { typed, .. } => std::mem::take(typed),
+                    Phase::Ready { .. } => Vec::new(),
+                };
+                *phase = Phase::Ready { state: Box::new(state), worker, metrics: None };
+                apply(effect, pending, exit);
+                *dirty = true;
+                for event in typed {
+                    handle(Msg::Event(event), phase, options, tx, pending, exit, dirty);
+                }
             }
-            true
-        }
-        Event::Mouse(m) => match m.kind {
-            MouseEventKind::ScrollDown => state.update(Action::Down),
-            MouseEventKind::ScrollUp => state.update(Action::Up),
-            _ => false,
+            Err(e) => *exit = Some(Exit::LoadFailed(e)),
         },
-        Event::Resize(..) => true,
-        _ => false,
+        Msg::Search(update) => {
+            if let Phase::Ready { state, .. } = phase {
+                state.update(Action::Results(update));
+                *dirty = true;
+            }
+        }
+        Msg::Event(Event::Resize(..)) => *dirty = true,
+        Msg::Event(event) => match phase {
+            Phase::Loading { progress, typed, typing, .. } => {
+                if let Event::Key(key) = event
+                    && key.kind != KeyEventKind::Release
+                {
+                    let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+                    if ctrl_c || (!*typing && matches!(key.code, KeyCode::Char('q') | KeyCode::Esc)) {
+                        progress.cancel();
+                        *exit = Some(Exit::Quit);
+                        return;
+                    }
+                    match key.code {
+                        KeyCode::Char('/') if !*typing => *typing = true,
+                        KeyCode::Enter | KeyCode::Esc => *typing = false,
+                        _ => {}
+                    }
+                }
+                typed.push(event);
+            }
+            Phase::Ready { state, .. } => {
+                // Each key is read in the focus the key before it left.
+                for event in split_alt(event) {
+                    let Some(action) = action(state, event) else { continue };
+                    if let Some(effect) = state.update(action) {
+                        apply(effect, pending, exit);
+                    }
+                    *dirty = true;
+                }
+            }
+        },
+    }
+}
+
+fn apply(effect: Effect, pending: &mut Option<SearchRequest>, exit: &mut Option<Exit>) {
+    match effect {
+        Effect::Search(request) => *pending = Some(request),
+        Effect::Quit => *exit = Some(Exit::Quit),
+    }
+}
+
+/// Esc and the next key arriving together (fast typing, a slow link) read as Alt-key; nothing is
+/// bound to Alt, so take them as the two keys they were.
+fn split_alt(event: Event) -> Vec<Event> {
+    match event {
+        Event::Key(key @ KeyEvent { code: KeyCode::Char(_), modifiers: KeyModifiers::ALT, .. }) => vec![
+            Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+            Event::Key(KeyEvent::new(key.code, KeyModifiers::NONE)),
+        ],
+        other => vec![other],
+    }
+}
+
+/// What a terminal event asks of the state, in the focus it has now.
+fn action(state: &AppState, event: Event) -> Option<Action> {
+    match event {
+        Event::Key(key) => state.keymap().action(state.focus(), key),
+        Event::Paste(text) => Some(Action::Paste(text)),
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollDown => Some(Action::Down),
+            MouseEventKind::ScrollUp => Some(Action::Up),
+            _ => None,
+        },
+        _ => None,
     }
 }

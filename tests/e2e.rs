@@ -103,7 +103,7 @@ const ESC: &str = "\x1b";
 #[test]
 fn search_for_coinspaid_then_quit_restores_the_terminal() {
     let mut s = Session::start(&[], 120, 40);
-    s.wait("the first frame", |t| t.contains("bundled dataset") && t.contains("incidents"));
+    s.wait("the list", |t| t.contains("bundled dataset") && t.contains(" shown"));
     assert!(s.alternate(), "the browser draws on the alternate screen");
     s.send("/coinsp");
     let screen = s.wait("CoinsPaid and its actor", |t| {
@@ -120,7 +120,7 @@ fn search_for_coinspaid_then_quit_restores_the_terminal() {
 #[test]
 fn fuzzy_typo_ranks_coinspaid_first_and_tabs_switch() {
     let mut s = Session::start(&[], 120, 40);
-    s.wait("the first frame", |t| t.contains("bundled dataset"));
+    s.wait("the list", |t| t.contains("bundled dataset") && t.contains(" shown"));
     s.send("/cnspd");
     let screen = s.wait("results for cnspd", |t| t.contains("/ cnspd") && t.contains("Lazarus"));
     let first_row = screen.lines().nth(2).unwrap();
@@ -135,7 +135,7 @@ fn fuzzy_typo_ranks_coinspaid_first_and_tabs_switch() {
 #[test]
 fn sigterm_restores_the_terminal() {
     let mut s = Session::start(&[], 100, 30);
-    s.wait("the first frame", |t| t.contains("bundled dataset"));
+    s.wait("the list", |t| t.contains("bundled dataset") && t.contains(" shown"));
     let pid = s.child.process_id().expect("a pid");
     let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
     assert!(status.success());

@@ -30,7 +30,8 @@ fn the_bundled_dataset_loads_with_its_model_record() {
     let d = load::bundled(&LoadOptions::default()).unwrap();
     assert!(d.incidents.len() >= 12);
     assert_eq!(d.label, "bundled dataset");
-    let c = &d.incidents[d.find("coinspaid-2023").expect("CoinsPaid is bundled")];
+    let find = |id: &str| d.incidents.iter().position(|i| i.id == id);
+    let c = &d.incidents[find("coinspaid-2023").expect("CoinsPaid is bundled")];
     assert_eq!(c.victim, "CoinsPaid");
     assert_eq!(c.date.display(), "22 Jul 2023");
     assert_eq!(c.location.as_deref(), Some("Estonia"));
@@ -41,7 +42,7 @@ fn the_bundled_dataset_loads_with_its_model_record() {
     assert_eq!(c.cia.as_ref().unwrap().availability, Impact::Affected);
     for id in ["atomic-wallet-2023", "alphapo-2023"] {
         assert!(c.related.iter().any(|r| r == id), "CoinsPaid is related to {id}");
-        let other = &d.incidents[d.find(id).unwrap()];
+        let other = &d.incidents[find(id).unwrap()];
         assert!(other.related.iter().any(|r| r == "coinspaid-2023"), "{id} links back");
     }
     assert!(c.ttps.iter().any(|t| matches!(t, TechniqueRef::Attack { id, .. } if id == "T1566.003")));

@@ -78,7 +78,7 @@ fn mangled_real_records_never_panic_and_always_explain_themselves() {
 
 #[test]
 fn random_queries_never_panic() {
-    let d = load::bundled(&LoadOptions::default()).unwrap();
+    let d = incidents::query::Corpus::new(load::bundled(&LoadOptions::default()).unwrap());
     let mut rng = Rng(7);
     let words = [
         "actor:", "ttp:", "year:", "cia:", "motive:", "!", "\"", "..", "2023", "t1566", "laz", "é", "日本", ":", " ",
@@ -87,10 +87,11 @@ fn random_queries_never_panic() {
     for _ in 0..2000 {
         let q: String = (0..rng.below(6)).map(|_| words[rng.below(words.len())]).collect();
         if let Ok(query) = Query::parse(&q) {
-            let matcher = Matcher::new(query);
-            let hits = search(&d, &matcher, SortKey::Score, false);
+            let matcher = Matcher::new(query.clone());
+            let request = incidents::query::SearchRequest { query, sort: SortKey::Score, ..Default::default() };
+            let hits = search(&d, &request);
             for h in hits.iter().take(3) {
-                let victim = &d.incidents[h.index].victim;
+                let victim = &d.incident(h.index).victim;
                 let n = victim.chars().count();
                 assert!(matcher.highlight(victim).iter().all(|&i| i < n));
             }

@@ -1,23 +1,45 @@
 //! Whole screens drawn into ratatui's TestBackend, read back as a user would read them.
 
-use incidents::app::{Action, AppState, Focus};
+use std::sync::Arc;
+
+use incidents::app::{Action, AppState, Effect, Focus, Start, Tab};
 use incidents::load::{self, LoadOptions};
+use incidents::model::Dataset;
+use incidents::query::Corpus;
 use incidents::ui::{self, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
-fn bundled() -> AppState {
-    AppState::new(load::bundled(&LoadOptions::default()).expect("the bundled dataset loads"))
+/// The browser's state as it starts, with its first search run.
+fn open(dataset: Dataset, start: Start) -> AppState {
+    let (mut state, effect) = AppState::new(Arc::new(Corpus::new(dataset)), start);
+    let Effect::Search(request) = effect else { panic!("the browser starts with a search") };
+    state.run_search(&request);
+    state
 }
 
-fn draw(state: &AppState, width: u16, height: u16, theme: Theme) -> Terminal<TestBackend> {
+fn bundled() -> AppState {
+    open(load::bundled(&LoadOptions::default()).expect("the bundled dataset loads"), Start::default())
+}
+
+/// Draws a frame and gives the state what it measured, as the event loop does.
+fn draw(state: &mut AppState, width: u16, height: u16, theme: Theme) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| ui::draw(f, state, &theme)).unwrap();
+    let mut metrics = None;
+    terminal.draw(|f| metrics = Some(ui::draw(f, state, &theme))).unwrap();
+    if let Some(m) = metrics {
+        state.update(Action::Measured(m));
+        terminal
+            .draw(|f| {
+                ui::draw(f, state, &theme);
+            })
+            .unwrap();
+    }
     terminal
 }
 
-fn screen(state: &AppState, width: u16, height: u16) -> Vec<String> {
+fn screen(state: &mut AppState, width: u16, height: u16) -> Vec<String> {
     lines(&draw(state, width, height, Theme::default()))
 }
 
@@ -46,8 +68,8 @@ fn assert_has(screen: &[String], text: &str) {
 fn wide_screen_shows_list_and_detail_side_by_side() {
     let mut state = bundled();
     search(&mut state, "coinspaid");
-    let s = screen(&state, 120, 40);
-    let total = state.dataset.incidents.len();
+    let s = screen(&mut state, 120, 40);
+    let total = state.corpus().len();
     assert!(s[0].contains(&format!("incidents ─ bundled dataset ─ {total} incidents ─ 1 shown")), "{}", s[0]);
     // The list header and the detail title share the first row inside the frame.
     assert!(s[1].contains("Date") && s[1].contains("Victim") && s[1].contains("Location") && s[1].contains("Actor"));
@@ -65,7 +87,7 @@ fn wide_screen_shows_list_and_detail_side_by_side() {
 fn matched_letters_are_highlighted_in_the_list() {
     let mut state = bundled();
     search(&mut state, "cnspd");
-    let terminal = draw(&state, 120, 40, Theme::default());
+    let terminal = draw(&mut state, 120, 40, Theme::default());
     let s = lines(&terminal);
     let y = s.iter().position(|l| l.contains(">Jul 2023 CoinsPaid")).expect("CoinsPaid is first") as u16;
     assert_eq!(y, 2, "CoinsPaid should be the first row:\n{}", s.join("\n"));
@@ -83,17 +105,17 @@ fn matched_letters_are_highlighted_in_the_list() {
 fn narrow_screen_stacks_the_panes_and_enter_zooms_the_detail() {
     let mut state = bundled();
     search(&mut state, "coinspaid");
-    let s = screen(&state, 80, 24);
+    let s = screen(&mut state, 80, 24);
     let list_row = s.iter().position(|l| l.contains(">Jul 2023 CoinsPaid")).unwrap();
     let detail_row = s.iter().position(|l| l.contains("Estonia · Cryptocurrency payments")).unwrap();
     assert!(list_row < detail_row, "list above detail");
     state.apply([Action::AcceptSearch, Action::Enter]);
-    assert_eq!(state.focus, Focus::Detail);
-    let zoomed = screen(&state, 80, 24);
+    assert_eq!(state.focus(), Focus::Detail);
+    let zoomed = screen(&mut state, 80, 24);
     assert!(!has(&zoomed, "Date     Victim"), "the list is hidden while the detail is zoomed");
     assert!(zoomed[1].contains("CoinsPaid"));
     state.apply([Action::Back]);
-    assert_has(&screen(&state, 80, 24), "Date     Victim");
+    assert_has(&screen(&mut state, 80, 24), "Date     Victim");
 }
 
 /// The zoomed detail pane as one line of words, so assertions do not depend on where text wraps.
@@ -108,7 +130,7 @@ fn every_tab_shows_its_content() {
     search(&mut state, "coinspaid");
     state.apply([Action::AcceptSearch, Action::Enter]);
     let tab = |state: &mut AppState, n: usize| {
-        state.apply([Action::SelectTab(n)]);
+        state.apply([Action::SelectTab(Tab::ALL[n])]);
         flat(&screen(state, 80, 60))
     };
     let s = tab(&mut state, 0);
@@ -131,9 +153,9 @@ fn every_tab_shows_its_content() {
     assert!(s.contains("alphapo-2023"), "{s}");
     // Tab and Shift-Tab wrap around.
     state.apply([Action::NextTab]);
-    assert!(flat(&screen(&state, 80, 60)).contains("Id coinspaid-2023"));
+    assert!(flat(&screen(&mut state, 80, 60)).contains("Id coinspaid-2023"));
     state.apply([Action::PrevTab]);
-    assert!(flat(&screen(&state, 80, 60)).contains("alphapo-2023"));
+    assert!(flat(&screen(&mut state, 80, 60)).contains("alphapo-2023"));
 }
 
 #[test]
@@ -141,14 +163,14 @@ fn the_detail_pane_scrolls_within_its_text() {
     let mut state = bundled();
     search(&mut state, "coinspaid");
     state.apply([Action::AcceptSearch, Action::Enter]);
-    let top = screen(&state, 80, 16);
+    let top = screen(&mut state, 80, 16);
     state.apply([Action::Down, Action::Down]);
-    let scrolled = screen(&state, 80, 16);
+    let scrolled = screen(&mut state, 80, 16);
     assert_ne!(top, scrolled, "j scrolls the focused detail");
     state.apply([Action::Last]);
-    screen(&state, 80, 16);
+    screen(&mut state, 80, 16);
     state.apply([Action::Down, Action::Down, Action::Down]);
-    let end = flat(&screen(&state, 80, 16));
+    let end = flat(&screen(&mut state, 80, 16));
     assert!(end.contains("Id coinspaid-2023"), "the end of the text is reachable and scrolling stops there: {end}");
 }
 
@@ -156,14 +178,14 @@ fn the_detail_pane_scrolls_within_its_text() {
 fn smallest_supported_and_too_small_terminals() {
     let mut state = bundled();
     search(&mut state, "coinsp");
-    let s = screen(&state, 40, 10);
+    let s = screen(&mut state, 40, 10);
     assert_has(&s, "CoinsPaid");
     assert_has(&s, "/ coinsp");
-    let s = screen(&state, 39, 10);
+    let s = screen(&mut state, 39, 10);
     assert!(s[0].starts_with("terminal too small: 39x10, need 40x10"), "{}", s[0]);
-    let s = screen(&state, 80, 3);
+    let s = screen(&mut state, 80, 3);
     assert!(s[0].starts_with("terminal too small"));
-    let s = screen(&state, 1, 1);
+    let s = screen(&mut state, 1, 1);
     assert_eq!(s[0], "t");
 }
 
@@ -171,8 +193,8 @@ fn smallest_supported_and_too_small_terminals() {
 fn a_malformed_query_is_shown_in_the_search_bar_and_keeps_the_results() {
     let mut state = bundled();
     search(&mut state, "coinsp");
-    state.apply(" year:20x3".chars().map(Action::Input));
-    let s = screen(&state, 120, 40);
+    state.apply([Action::Paste(" year:20x3".into())]);
+    let s = screen(&mut state, 120, 40);
     assert!(s[39].contains("expected a year"), "{}", s[39]);
     assert_has(&s, ">Jul 2023 CoinsPaid");
 }
@@ -181,7 +203,7 @@ fn a_malformed_query_is_shown_in_the_search_bar_and_keeps_the_results() {
 fn no_match_says_so() {
     let mut state = bundled();
     search(&mut state, "zzzzzzzzqqq");
-    let s = screen(&state, 120, 40);
+    let s = screen(&mut state, 120, 40);
     assert_has(&s, "No incident matches the search.");
     assert_has(&s, "0 shown");
     assert_has(&s, "Nothing selected.");
@@ -191,21 +213,21 @@ fn no_match_says_so() {
 fn help_lists_every_binding_of_the_key_map() {
     let mut state = bundled();
     state.apply([Action::ToggleHelp]);
-    let s = screen(&state, 120, 40);
+    let s = screen(&mut state, 120, 40);
     assert_has(&s, "Help");
-    for b in state.keymap.in_context(incidents::app::Context::Browse).take(10) {
+    for b in state.keymap().in_context(incidents::app::Context::Browse).take(10) {
         assert_has(&s, b.help);
     }
     state.apply([Action::Down]);
-    assert!(state.popup.is_some(), "scrolling keeps the help open");
+    assert!(state.popup().is_some(), "scrolling keeps the help open");
     state.apply([Action::Back]);
-    assert!(state.popup.is_none());
+    assert!(state.popup().is_none());
 }
 
 #[test]
 fn no_color_theme_emits_no_colour_and_ascii_theme_no_box_drawing() {
-    let state = bundled();
-    let terminal = draw(&state, 120, 40, Theme { color: false, ascii: true });
+    let mut state = bundled();
+    let terminal = draw(&mut state, 120, 40, Theme { color: false, ascii: true });
     let buf = terminal.backend().buffer();
     assert!(buf.content.iter().all(|c| c.fg == Color::Reset && c.bg == Color::Reset), "no colour at all");
     assert!(buf.content.iter().all(|c| c.symbol().is_ascii() || !"─│┌┐└┘·↓".contains(c.symbol())));
@@ -216,19 +238,19 @@ fn no_color_theme_emits_no_colour_and_ascii_theme_no_box_drawing() {
 #[test]
 fn moving_and_paging_keep_the_selection_on_screen() {
     let mut state = bundled();
-    let n = state.hits.len();
+    let n = state.hits().len();
     assert!(n > 20, "the bundled dataset has enough incidents to page");
-    screen(&state, 80, 24);
+    screen(&mut state, 80, 24);
     state.apply([Action::Last]);
     let last = state.selected_incident().unwrap().victim.clone();
-    let s = screen(&state, 80, 24);
+    let s = screen(&mut state, 80, 24);
     assert!(s.iter().any(|l| l.contains('>') && l.contains(&last[..last.len().min(20)])), "{}", s.join("\n"));
     state.apply([Action::First, Action::Down, Action::Down]);
-    assert_eq!(state.selected, 2);
+    assert_eq!(state.selected(), 2);
     state.apply([Action::PageDown]);
-    assert!(state.selected > 2);
+    assert!(state.selected() > 2);
     state.apply([Action::PageUp, Action::Up, Action::Up, Action::Up]);
-    assert_eq!(state.selected, 0);
+    assert_eq!(state.selected(), 0);
 }
 
 #[test]
@@ -237,14 +259,14 @@ fn sorting_cycles_and_reverses_keeping_the_selection() {
     search(&mut state, "coinspaid");
     state.apply([Action::AcceptSearch, Action::Back]);
     state.apply([Action::CycleSort]);
-    assert_has(&screen(&state, 120, 40), "sort date ↓");
+    assert_has(&screen(&mut state, 120, 40), "sort date ↓");
     state.apply([Action::CycleSort]);
-    let s = screen(&state, 120, 40);
+    let s = screen(&mut state, 120, 40);
     assert_has(&s, "sort victim ↓");
     let first = s[2].clone();
     let selected = state.selected_incident().unwrap().id.clone();
     state.apply([Action::ReverseSort]);
-    let s = screen(&state, 120, 40);
+    let s = screen(&mut state, 120, 40);
     assert_has(&s, "sort victim ↑");
     assert_ne!(first, s[2], "the first row changes when the order is reversed");
     assert_eq!(state.selected_incident().unwrap().id, selected, "the selected incident stays selected");
@@ -255,19 +277,24 @@ fn a_pivots_to_every_incident_of_the_actor() {
     let mut state = bundled();
     search(&mut state, "coinspaid");
     state.apply([Action::AcceptSearch, Action::PivotActor]);
-    assert_eq!(state.input, "actor:\"Lazarus Group\"");
-    assert!(state.hits.len() > 5, "Lazarus Group has many incidents");
-    for h in &state.hits {
-        let inc = &state.dataset.incidents[h.index];
+    assert_eq!(state.input(), "actor:=\"Lazarus Group\"");
+    assert!(state.hits().len() > 5, "Lazarus Group has many incidents");
+    for h in state.hits() {
+        let inc = state.corpus().incident(h.index);
         assert!(
             inc.actors.iter().any(|a| a.name == "Lazarus Group" || a.aliases.iter().any(|x| x == "Lazarus Group")),
             "{} is not a Lazarus Group incident",
             inc.id
         );
     }
-    assert_has(&screen(&state, 120, 40), "/ actor:\"Lazarus Group\"");
+    let s = screen(&mut state, 120, 40);
+    assert_has(&s, "/ actor:=\"Lazarus Group\"");
+    assert!(s[0].contains("coinspaid › actor:=\"Lazarus Group\""), "the title shows the trail: {}", s[0]);
     state.apply([Action::Back]);
-    assert_eq!(state.hits.len(), state.dataset.incidents.len(), "Esc clears the pivot");
+    assert_eq!(state.input(), "coinspaid", "Esc steps back to the search before the pivot");
+    assert_eq!(state.selected_incident().unwrap().id, "coinspaid-2023");
+    state.apply([Action::Back]);
+    assert_eq!(state.hits().len(), state.corpus().len(), "then Esc clears the search");
 }
 
 #[test]
@@ -281,22 +308,24 @@ fn skipped_records_are_counted_and_listed_in_a_popup() {
     )
     .unwrap();
     let opts = LoadOptions { skip_invalid: true, ..LoadOptions::default() };
-    let mut state = AppState::new(load::load(&[path], &opts).unwrap());
-    let s = screen(&state, 120, 40);
-    assert!(s[0].contains("1 shown") && s[0].contains("1 problems skipped"), "{}", s[0]);
+    let mut state = open(load::load(&[path], &opts).unwrap(), Start::default());
+    let s = screen(&mut state, 120, 40);
+    assert!(s[0].contains("1 shown") && s[0].contains("1 record skipped"), "{}", s[0]);
+    assert_has(&s, "1 record left out, 1 problem:");
     assert_has(&s, "Skipped records");
     assert_has(&s, "record \"bad\", field date: invalid date \"someday\"");
     state.apply([Action::Back]);
-    let s = screen(&state, 120, 40);
+    let s = screen(&mut state, 120, 40);
     assert!(!has(&s, "Skipped records"), "any key closes the popup");
     assert_has(&s, ">2021     Acme");
 }
 
 #[test]
 fn starting_with_a_sort_selects_the_first_row_of_that_order() {
-    let state = bundled().with_sort(incidents::query::SortKey::Loss);
+    let dataset = load::bundled(&LoadOptions::default()).unwrap();
+    let mut state = open(dataset, Start { sort: incidents::query::SortKey::Loss, ..Start::default() });
     let first = state.selected_incident().unwrap();
-    let max = state.dataset.incidents.iter().filter_map(|i| i.loss_usd).max();
+    let max = state.corpus().dataset.incidents.iter().filter_map(|i| i.loss_usd).max();
     assert_eq!(first.loss_usd, max, "the largest reported loss comes first and is selected");
-    assert_has(&screen(&state, 120, 40), "sort loss ↓");
+    assert_has(&screen(&mut state, 120, 40), "sort loss ↓");
 }

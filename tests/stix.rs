@@ -336,7 +336,7 @@ fn ids_renamed_across_files_keep_their_related_links() {
     let copy = d.incidents.iter().find(|i| i.id == "attribution-2.1/incident--9dd98c47-1cd4-4d41-8ba7-72492153ee30");
     let copy = copy.expect("the second copy's ids are prefixed by its file");
     assert_eq!(copy.related, ["attribution-2.1/campaign--3eb273e4-9536-4c93-8502-6881d42315bd"]);
-    let first = &d.incidents[d.find("incident--9dd98c47-1cd4-4d41-8ba7-72492153ee30").unwrap()];
+    let first = d.incidents.iter().find(|i| i.id == "incident--9dd98c47-1cd4-4d41-8ba7-72492153ee30").unwrap();
     assert_eq!(first.related, ["campaign--3eb273e4-9536-4c93-8502-6881d42315bd"]);
 }
 

@@ -123,7 +123,7 @@ fn a_directory_load_detects_veris_and_reads_upper_case_json_files() {
     // 014ee3c9-….JSON holds incident 7d74e80d-… under another id; check every .JSON file arrived.
     let expected = expected(&dir);
     for e in expected.iter().filter(|e| e.file.ends_with(".JSON")) {
-        assert!(dataset.find(&e.incident_id).is_some(), "{} was not loaded", e.file);
+        assert!(dataset.incidents.iter().any(|i| i.id == e.incident_id), "{} was not loaded", e.file);
     }
 }
 

@@ -61,16 +61,17 @@ impl Default for KeyMap {
             b(Browse, &[(PageUp, none), (Char('u'), ctrl)], Action::PageUp, "page up"),
             b(Browse, &[(Char('/'), none)], Action::StartSearch, "search: victim words and filters"),
             b(Browse, &[(Enter, none)], Action::Enter, "focus the detail pane (full screen when narrow)"),
-            b(Browse, &[(Esc, none)], Action::Back, "back to the list, or clear the search"),
+            b(Browse, &[(Esc, none)], Action::Back, "back to the list, back a step, or clear the search"),
             b(Browse, &[(Tab, none)], Action::NextTab, "next tab"),
             b(Browse, &[(BackTab, none)], Action::PrevTab, "previous tab"),
-            b(Browse, &[(Char('1'), none)], Action::SelectTab(0), "Overview tab"),
-            b(Browse, &[(Char('2'), none)], Action::SelectTab(1), "Motives tab"),
-            b(Browse, &[(Char('3'), none)], Action::SelectTab(2), "TTPs tab"),
-            b(Browse, &[(Char('4'), none)], Action::SelectTab(3), "Actors tab"),
-            b(Browse, &[(Char('5'), none)], Action::SelectTab(4), "Sources tab"),
-            b(Browse, &[(Char('6'), none)], Action::SelectTab(5), "Related tab"),
+            b(Browse, &[(Char('1'), none)], Action::SelectTab(super::Tab::Overview), "Overview tab"),
+            b(Browse, &[(Char('2'), none)], Action::SelectTab(super::Tab::Motives), "Motives tab"),
+            b(Browse, &[(Char('3'), none)], Action::SelectTab(super::Tab::Ttps), "TTPs tab"),
+            b(Browse, &[(Char('4'), none)], Action::SelectTab(super::Tab::Actors), "Actors tab"),
+            b(Browse, &[(Char('5'), none)], Action::SelectTab(super::Tab::Sources), "Sources tab"),
+            b(Browse, &[(Char('6'), none)], Action::SelectTab(super::Tab::Related), "Related tab"),
             b(Browse, &[(Char('a'), none)], Action::PivotActor, "every incident of this incident's actor"),
+            b(Browse, &[(Backspace, none)], Action::HistoryBack, "back to before the last pivot or search"),
             b(Browse, &[(Char('s'), none)], Action::CycleSort, "sort by score, date, victim, loss"),
             b(Browse, &[(Char('S'), none)], Action::ReverseSort, "reverse the sort"),
             b(Browse, &[(Char('?'), none)], Action::ToggleHelp, "this help"),
@@ -105,7 +106,7 @@ impl KeyMap {
                 && b.keys.iter().any(|&(code, m)| code == key.code && m == mods)
         });
         match (found, key.code) {
-            (Some(b), _) => Some(b.action),
+            (Some(b), _) => Some(b.action.clone()),
             (None, KeyCode::Char(c)) if context == Context::Search && (mods - KeyModifiers::ALT).is_empty() => {
                 Some(Action::Input(c))
             }

@@ -1,13 +1,14 @@
-//! Application state and the only code that changes it: `update(Action)`. No drawing, no I/O.
+//! Application state and the only code that changes it: `update(Action)`. No drawing, no I/O:
+//! what should happen outside (a search, a copy, quitting) is returned as an `Effect`.
 
 mod keymap;
 
 pub use keymap::{Binding, Context, KeyMap, key_label};
 
-use std::cell::Cell;
+use std::sync::Arc;
 
-use crate::model::{Dataset, Incident};
-use crate::query::{Hit, Matcher, Query, QueryError, SortKey, search, sort_hits};
+use crate::model::Incident;
+use crate::query::{Corpus, Hit, Matcher, Query, QueryError, SearchRequest, SearchUpdate, SortKey, quote_value};
 
 /// Where keys go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,13 +43,13 @@ impl Tab {
         }
     }
 
-    fn index(self) -> usize {
-        Self::ALL.iter().position(|&t| t == self).unwrap_or(0)
+    pub fn number(self) -> usize {
+        Self::ALL.iter().position(|&t| t == self).unwrap_or(0) + 1
     }
 
     fn offset(self, by: isize) -> Self {
         let n = Self::ALL.len() as isize;
-        Self::ALL[(self.index() as isize + by).rem_euclid(n) as usize]
+        Self::ALL[(self.number() as isize - 1 + by).rem_euclid(n) as usize]
     }
 }
 
@@ -60,8 +61,8 @@ pub enum Popup {
     Skipped,
 }
 
-/// Everything a key can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Everything that can happen to the state: keys, and answers from outside.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Down,
     Up,
@@ -71,198 +72,396 @@ pub enum Action {
     Last,
     StartSearch,
     Input(char),
+    /// Text pasted into the terminal: it goes to the search bar, never to the key map.
+    Paste(String),
     Backspace,
     DeleteWord,
     ClearInput,
     AcceptSearch,
     Back,
+    /// Back through the pivot and search history.
+    HistoryBack,
     Enter,
     NextTab,
     PrevTab,
-    SelectTab(usize),
+    SelectTab(Tab),
     CycleSort,
     ReverseSort,
     ToggleHelp,
-    /// Show every incident of the selected incident's first actor.
+    /// Show every incident of the selected incident's first named actor.
     PivotActor,
     Quit,
     /// Ctrl-C: quits from anywhere, the help included.
     Interrupt,
+    /// Results from the search worker.
+    Results(SearchUpdate),
+    /// What the last frame could show, measured as it was drawn.
+    Measured(ViewMetrics),
+}
+
+/// What the state asks the outside world to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Run this search and send back `Action::Results`.
+    Search(SearchRequest),
+    Quit,
+}
+
+/// The geometry of the last frame, which paging and scrolling need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewMetrics {
+    /// Rows of incidents the list shows.
+    pub list_rows: usize,
+    /// The last line the detail pane's text can scroll to.
+    pub detail_max_scroll: u16,
+}
+
+impl Default for ViewMetrics {
+    fn default() -> Self {
+        Self { list_rows: 20, detail_max_scroll: u16::MAX }
+    }
+}
+
+/// How the browser starts: the command line's query options.
+#[derive(Debug, Clone, Default)]
+pub struct Start {
+    pub query: String,
+    pub sort: SortKey,
+    pub reverse: bool,
+    pub limit: Option<usize>,
+}
+
+/// The results on screen: the newest answer from the worker.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    pub generation: u64,
+    pub hits: Vec<Hit>,
+    pub complete: bool,
+    pub scanned: usize,
+    pub total: usize,
+}
+
+/// A place to come back to: what the analyst was looking at before a pivot or a search.
+#[derive(Debug, Clone, PartialEq)]
+struct Snapshot {
+    input: String,
+    selected: Option<u32>,
+    tab: Tab,
+    detail_scroll: u16,
 }
 
 pub struct AppState {
-    pub dataset: Dataset,
-    pub input: String,
-    pub query_error: Option<QueryError>,
-    pub matcher: Matcher,
-    pub hits: Vec<Hit>,
-    /// Index into `hits`.
-    pub selected: usize,
-    pub focus: Focus,
-    pub tab: Tab,
-    pub sort: SortKey,
-    pub reverse: bool,
-    pub popup: Option<Popup>,
-    pub popup_scroll: u16,
-    pub detail_scroll: u16,
-    pub should_quit: bool,
-    /// Set by the list pane as it draws: how many rows it shows and the first one shown. Paging
-    /// needs the height, and the offset keeps the list from jumping between frames.
-    pub list_rows: Cell<usize>,
-    pub list_offset: Cell<usize>,
-    /// Set by the detail pane as it draws: the last line it can scroll to.
-    pub detail_max_scroll: Cell<u16>,
-    pub keymap: KeyMap,
-    /// The input changed since the last search; searching waits until a batch of keys is in.
-    stale: bool,
+    corpus: Arc<Corpus>,
+    keymap: KeyMap,
+    input: String,
+    query_error: Option<QueryError>,
+    /// The query of the newest search, for highlighting matched letters.
+    matcher: Matcher,
+    /// The generation of the newest search asked for.
+    generation: u64,
+    results: Results,
+    /// Index into `results.hits`.
+    selected: usize,
+    /// The first row the list shows.
+    list_offset: usize,
+    /// After the next results arrive, select this incident (a re-sort, a step back).
+    reselect: Option<u32>,
+    focus: Focus,
+    tab: Tab,
+    sort: SortKey,
+    reverse: bool,
+    limit: Option<usize>,
+    popup: Option<Popup>,
+    popup_scroll: u16,
+    detail_scroll: u16,
+    metrics: ViewMetrics,
+    history: Vec<Snapshot>,
+    /// The state when the search bar was opened, kept in history if the search is accepted.
+    before_search: Option<Snapshot>,
 }
 
 impl AppState {
-    pub fn new(dataset: Dataset) -> Self {
-        let popup = (!dataset.skipped.is_empty()).then_some(Popup::Skipped);
+    /// The state for a corpus, and the first search to run.
+    pub fn new(corpus: Arc<Corpus>, start: Start) -> (Self, Effect) {
+        let popup = (!corpus.dataset.skipped.is_empty()).then_some(Popup::Skipped);
         let mut state = Self {
-            dataset,
-            input: String::new(),
+            corpus,
+            keymap: KeyMap::default(),
+            input: start.query,
             query_error: None,
             matcher: Matcher::new(Query::default()),
-            hits: Vec::new(),
+            generation: 0,
+            results: Results::default(),
             selected: 0,
+            list_offset: 0,
+            reselect: None,
             focus: Focus::List,
             tab: Tab::Overview,
-            sort: SortKey::default(),
-            reverse: false,
+            sort: start.sort,
+            reverse: start.reverse,
+            limit: start.limit,
             popup,
             popup_scroll: 0,
             detail_scroll: 0,
-            should_quit: false,
-            list_rows: Cell::new(20),
-            list_offset: Cell::new(0),
-            detail_max_scroll: Cell::new(u16::MAX),
-            keymap: KeyMap::default(),
-            stale: false,
+            metrics: ViewMetrics::default(),
+            history: Vec::new(),
+            before_search: None,
         };
-        state.refresh();
-        state
+        // A malformed --query shows its error in the search bar over every incident.
+        let effect = match state.search() {
+            Some(effect) => effect,
+            None => {
+                let input = std::mem::take(&mut state.input);
+                let effect = state.search().unwrap_or(Effect::Quit);
+                state.input = input;
+                effect
+            }
+        };
+        (state, effect)
     }
 
-    /// Starts with a query already typed (`--query`), as if the analyst had entered it.
-    pub fn with_query(mut self, query: &str) -> Self {
-        self.input = query.to_string();
-        self.refresh();
-        self
+    pub fn corpus(&self) -> &Corpus {
+        &self.corpus
     }
 
-    pub fn with_sort(mut self, sort: SortKey) -> Self {
-        self.sort = sort;
-        // The hits are already there; only their order changes, and the first row is selected.
-        self.resort();
-        self.selected = 0;
-        self
+    pub fn keymap(&self) -> &KeyMap {
+        &self.keymap
+    }
+
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    pub fn query_error(&self) -> Option<&QueryError> {
+        self.query_error.as_ref()
+    }
+
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    pub fn results(&self) -> &Results {
+        &self.results
+    }
+
+    pub fn hits(&self) -> &[Hit] {
+        &self.results.hits
+    }
+
+    /// Whether the newest search is still running.
+    pub fn searching(&self) -> bool {
+        self.results.generation != self.generation || !self.results.complete
+    }
+
+    pub fn selected(&self) -> usize {
+        self.selected
+    }
+
+    pub fn list_offset(&self) -> usize {
+        self.list_offset
+    }
+
+    pub fn focus(&self) -> Focus {
+        self.focus
+    }
+
+    pub fn tab(&self) -> Tab {
+        self.tab
+    }
+
+    pub fn sort(&self) -> SortKey {
+        self.sort
+    }
+
+    pub fn reverse(&self) -> bool {
+        self.reverse
+    }
+
+    pub fn popup(&self) -> Option<Popup> {
+        self.popup
+    }
+
+    pub fn popup_scroll(&self) -> u16 {
+        self.popup_scroll
+    }
+
+    pub fn detail_scroll(&self) -> u16 {
+        self.detail_scroll
+    }
+
+    /// The queries that led here, oldest first, ending with the current one.
+    pub fn trail(&self) -> impl Iterator<Item = &str> {
+        self.history.iter().map(|s| s.input.as_str()).chain(std::iter::once(self.input.as_str()))
     }
 
     pub fn selected_hit(&self) -> Option<Hit> {
-        self.hits.get(self.selected).copied()
+        self.results.hits.get(self.selected).copied()
     }
 
     pub fn selected_incident(&self) -> Option<&Incident> {
-        self.selected_hit().map(|h| &self.dataset.incidents[h.index])
+        self.selected_hit().map(|h| self.corpus.incident(h.index))
     }
 
-    /// Applies one action. Returns whether anything visible may have changed. Typing only marks
-    /// the results stale; they are brought up to date by `settle`, or before any other action.
-    pub fn update(&mut self, action: Action) -> bool {
-        if !matches!(action, Action::Input(_) | Action::Backspace | Action::DeleteWord | Action::ClearInput) {
-            self.settle();
+    /// Applies one action; returns what should happen outside, if anything.
+    pub fn update(&mut self, action: Action) -> Option<Effect> {
+        match action {
+            Action::Results(update) => {
+                self.receive(update);
+                return None;
+            }
+            Action::Measured(metrics) => {
+                self.metrics = metrics;
+                self.detail_scroll = self.detail_scroll.min(metrics.detail_max_scroll);
+                self.fix_offset();
+                return None;
+            }
+            _ => {}
         }
         if self.popup.is_some() {
             return self.update_popup(action);
         }
         match action {
-            Action::Quit | Action::Interrupt => self.should_quit = true,
+            Action::Quit | Action::Interrupt => return Some(Effect::Quit),
             Action::ToggleHelp => {
                 self.popup = Some(Popup::Help);
                 self.popup_scroll = 0;
             }
             Action::PivotActor => {
-                let Some(actor) = self.selected_incident().and_then(|i| i.actors.iter().find(|a| a.is_named())) else {
-                    return false;
-                };
-                self.input = format!("actor:\"{}\"", actor.name.replace('"', ""));
-                self.refresh();
-                self.focus = Focus::List;
+                let actor = self.selected_incident().and_then(|i| i.actors.iter().find(|a| a.is_named()))?;
+                let query = format!("actor:={}", quote_value(&actor.name));
+                return self.pivot(query);
             }
-            Action::StartSearch => self.focus = Focus::Search,
+            Action::StartSearch => {
+                self.before_search = Some(self.snapshot());
+                self.focus = Focus::Search;
+            }
             Action::Input(c) => {
+                self.focus = Focus::Search;
                 self.input.push(c);
-                self.stale = true;
+                return self.search();
+            }
+            Action::Paste(text) => {
+                if self.focus != Focus::Search {
+                    self.before_search = Some(self.snapshot());
+                    self.focus = Focus::Search;
+                }
+                // A pasted line break must not submit anything: it becomes a space.
+                let clean: String =
+                    text.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).filter(|c| !c.is_control()).collect();
+                self.input.push_str(&clean);
+                return self.search();
             }
             Action::Backspace => {
                 self.input.pop();
-                self.stale = true;
+                return self.search();
             }
             Action::DeleteWord => {
                 let kept = self.input.trim_end().rfind(char::is_whitespace).map_or(0, |i| i + 1);
                 self.input.truncate(kept);
-                self.stale = true;
+                return self.search();
             }
             Action::ClearInput => {
                 self.input.clear();
-                self.stale = true;
+                return self.search();
             }
-            Action::AcceptSearch => self.focus = Focus::List,
+            Action::AcceptSearch => {
+                self.focus = Focus::List;
+                if let Some(before) = self.before_search.take()
+                    && before.input != self.input
+                {
+                    self.history.push(before);
+                }
+            }
             Action::Back => match self.focus {
                 Focus::Search => {
-                    self.input.clear();
-                    self.refresh();
                     self.focus = Focus::List;
+                    let before = self.before_search.take();
+                    self.input.clear();
+                    if let Some(before) = before.filter(|b| b.input.is_empty()) {
+                        self.reselect = before.selected;
+                    }
+                    return self.search();
                 }
                 Focus::Detail => self.focus = Focus::List,
+                Focus::List if !self.history.is_empty() => return self.step_back(),
                 Focus::List if !self.input.is_empty() => {
                     self.input.clear();
-                    self.refresh();
+                    return self.search();
                 }
-                Focus::List => return false,
+                Focus::List => {}
             },
+            Action::HistoryBack => return self.step_back(),
             Action::Enter => match self.focus {
                 Focus::List if self.selected_hit().is_some() => self.focus = Focus::Detail,
-                Focus::Search => self.focus = Focus::List,
-                _ => return false,
+                Focus::Search => return self.update(Action::AcceptSearch),
+                _ => {}
             },
             Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::First | Action::Last => {
                 if self.focus == Focus::Detail {
-                    self.scroll_detail(action);
+                    self.scroll_detail(&action);
                 } else {
-                    self.move_selection(action);
+                    self.move_selection(&action);
                 }
             }
             Action::NextTab => self.set_tab(self.tab.offset(1)),
             Action::PrevTab => self.set_tab(self.tab.offset(-1)),
-            Action::SelectTab(n) => match Tab::ALL.get(n) {
-                Some(&t) => self.set_tab(t),
-                None => return false,
-            },
+            Action::SelectTab(t) => self.set_tab(t),
             Action::CycleSort => {
                 self.sort = self.sort.next();
-                self.resort();
+                return self.resort();
             }
             Action::ReverseSort => {
                 self.reverse = !self.reverse;
-                self.resort();
+                return self.resort();
             }
+            Action::Results(_) | Action::Measured(_) => {}
         }
-        true
+        None
     }
 
-    fn update_popup(&mut self, action: Action) -> bool {
+    fn update_popup(&mut self, action: Action) -> Option<Effect> {
         match action {
             Action::Down => self.popup_scroll = self.popup_scroll.saturating_add(1),
             Action::Up => self.popup_scroll = self.popup_scroll.saturating_sub(1),
             Action::PageDown => self.popup_scroll = self.popup_scroll.saturating_add(10),
             Action::PageUp => self.popup_scroll = self.popup_scroll.saturating_sub(10),
-            Action::Interrupt => self.should_quit = true,
+            Action::Interrupt => return Some(Effect::Quit),
             _ => self.popup = None,
         }
-        true
+        None
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            input: self.input.clone(),
+            selected: self.selected_hit().map(|h| h.index),
+            tab: self.tab,
+            detail_scroll: self.detail_scroll,
+        }
+    }
+
+    /// Replaces the query with a pivot's, keeping the way back.
+    fn pivot(&mut self, query: String) -> Option<Effect> {
+        if query == self.input {
+            return None;
+        }
+        self.history.push(self.snapshot());
+        self.input = query;
+        self.focus = Focus::List;
+        self.search()
+    }
+
+    /// Goes back to the state before the last pivot or accepted search.
+    fn step_back(&mut self) -> Option<Effect> {
+        let back = self.history.pop()?;
+        self.input = back.input;
+        self.reselect = back.selected;
+        self.tab = back.tab;
+        let effect = self.search();
+        // Restored after `search`, which starts new results at the top.
+        self.detail_scroll = back.detail_scroll;
+        self.focus = Focus::List;
+        effect
     }
 
     fn set_tab(&mut self, tab: Tab) {
@@ -270,9 +469,9 @@ impl AppState {
         self.detail_scroll = 0;
     }
 
-    fn move_selection(&mut self, action: Action) {
-        let Some(last) = self.hits.len().checked_sub(1) else { return };
-        let page = self.list_rows.get().max(1);
+    fn move_selection(&mut self, action: &Action) {
+        let Some(last) = self.results.hits.len().checked_sub(1) else { return };
+        let page = self.metrics.list_rows.max(1);
         let before = self.selected;
         self.selected = match action {
             Action::Down => (self.selected + 1).min(last),
@@ -286,10 +485,23 @@ impl AppState {
         if self.selected != before {
             self.detail_scroll = 0;
         }
+        self.fix_offset();
     }
 
-    fn scroll_detail(&mut self, action: Action) {
-        let max = self.detail_max_scroll.get();
+    /// Keeps the selection on screen while moving the page as little as possible.
+    fn fix_offset(&mut self) {
+        let rows = self.metrics.list_rows.max(1);
+        let len = self.results.hits.len();
+        if self.selected < self.list_offset {
+            self.list_offset = self.selected;
+        } else if self.selected >= self.list_offset + rows {
+            self.list_offset = self.selected + 1 - rows;
+        }
+        self.list_offset = self.list_offset.min(len.saturating_sub(rows));
+    }
+
+    fn scroll_detail(&mut self, action: &Action) {
+        let max = self.metrics.detail_max_scroll;
         self.detail_scroll = match action {
             Action::Down => self.detail_scroll.saturating_add(1),
             Action::Up => self.detail_scroll.saturating_sub(1),
@@ -302,44 +514,100 @@ impl AppState {
         .min(max);
     }
 
-    /// Runs the search if the input changed since it last ran.
-    pub fn settle(&mut self) {
-        if self.stale {
-            self.refresh();
-        }
-    }
-
-    /// Applies actions in order, then settles: what one batch of keys does.
-    pub fn apply(&mut self, actions: impl IntoIterator<Item = Action>) {
-        for a in actions {
-            self.update(a);
-        }
-        self.settle();
-    }
-
-    /// Re-parses the input and re-runs the search; a malformed query keeps the last good results.
-    fn refresh(&mut self) {
-        self.stale = false;
+    /// Parses the input and asks for its results; a malformed query keeps the last good results
+    /// on screen and shows its error.
+    fn search(&mut self) -> Option<Effect> {
         match Query::parse(&self.input) {
-            Ok(q) => {
+            Ok(query) => {
                 self.query_error = None;
-                self.matcher = Matcher::new(q);
-                self.hits = search(&self.dataset, &self.matcher, self.sort, self.reverse);
-                self.selected = 0;
-                self.list_offset.set(0);
-                self.detail_scroll = 0;
+                self.matcher = Matcher::new(query.clone());
+                Some(self.request(query))
             }
-            Err(e) => self.query_error = Some(e),
+            Err(e) => {
+                self.query_error = Some(e);
+                None
+            }
         }
     }
 
-    /// Re-orders the hits, keeping the selected incident selected.
-    fn resort(&mut self) {
-        let keep = self.selected_hit().map(|h| h.index);
-        sort_hits(&mut self.hits, &self.dataset, self.sort);
-        if self.reverse {
-            self.hits.reverse();
+    fn request(&mut self, query: Query) -> Effect {
+        self.generation += 1;
+        Effect::Search(SearchRequest {
+            generation: self.generation,
+            query,
+            sort: self.sort,
+            reverse: self.reverse,
+            limit: self.limit,
+        })
+    }
+
+    /// Asks for the same results in the new order, keeping the selected incident selected.
+    fn resort(&mut self) -> Option<Effect> {
+        self.reselect = self.selected_hit().map(|h| h.index);
+        let query = self.matcher.query().clone();
+        Some(self.request(query))
+    }
+
+    fn receive(&mut self, update: SearchUpdate) {
+        if update.generation != self.generation {
+            return;
         }
-        self.selected = keep.and_then(|k| self.hits.iter().position(|h| h.index == k)).unwrap_or(0);
+        let fresh = self.results.generation != update.generation;
+        let keep = if fresh { None } else { self.selected_hit().filter(|_| self.selected > 0).map(|h| h.index) };
+        let was = self.selected_hit().map(|h| h.index);
+        self.results = Results {
+            generation: update.generation,
+            hits: update.hits,
+            complete: update.complete,
+            scanned: update.scanned,
+            total: update.total,
+        };
+        let hits = &self.results.hits;
+        // A re-sort or a step back looks for its incident until the full results are in.
+        let wanted = self.reselect.or(keep);
+        let found = wanted.and_then(|w| hits.iter().position(|h| h.index == w));
+        if found.is_some() || self.results.complete {
+            self.reselect = None;
+        }
+        self.selected = match (found, fresh) {
+            (Some(at), _) => at,
+            (None, true) => 0,
+            (None, false) => self.selected.min(hits.len().saturating_sub(1)),
+        };
+        if self.selected_hit().map(|h| h.index) != was {
+            self.detail_scroll = 0;
+        }
+        if fresh {
+            self.list_offset = 0;
+        }
+        self.fix_offset();
+    }
+
+    /// Applies actions in order and runs every search they ask for at once, on this thread: what
+    /// a batch of keys does, without a worker (tests, scripts). Returns the other effects.
+    pub fn apply(&mut self, actions: impl IntoIterator<Item = Action>) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for a in actions {
+            if let Some(effect) = self.update(a) {
+                match effect {
+                    Effect::Search(request) => self.run_search(&request),
+                    other => effects.push(other),
+                }
+            }
+        }
+        effects
+    }
+
+    /// Runs a search inline and takes its results.
+    pub fn run_search(&mut self, request: &SearchRequest) {
+        let hits = crate::query::search(&self.corpus, request);
+        let total = self.corpus.len();
+        self.update(Action::Results(SearchUpdate {
+            generation: request.generation,
+            hits,
+            scanned: total,
+            total,
+            complete: true,
+        }));
     }
 }

@@ -248,10 +248,12 @@ fn finish(
 ) -> Result<Dataset, LoadError> {
     let mut problems = Vec::new();
     let mut notes = Vec::new();
+    let mut rejected = Vec::new();
     let mut incidents: Vec<Incident> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     for (file, parsed) in files {
         problems.extend(parsed.problems);
+        rejected.extend(parsed.rejected);
         notes.extend(parsed.notes);
         catalog.add_missing(parsed.catalog);
         let mut renamed: HashMap<String, String> = HashMap::new();
@@ -264,10 +266,11 @@ fn finish(
                     problems.push(Problem {
                         file: file.clone(),
                         position: None,
-                        record: Some(prefixed),
+                        record: Some(prefixed.clone()),
                         field: Some("id".into()),
                         message: "duplicate id, even after prefixing it with the file name".into(),
                     });
+                    rejected.push(prefixed);
                     continue;
                 }
                 let old = std::mem::replace(&mut incident.id, prefixed);
@@ -292,5 +295,5 @@ fn finish(
     if opts.skip_invalid {
         skipped.extend(notes.iter().map(ToString::to_string));
     }
-    Ok(Dataset { incidents, catalog, label, skipped })
+    Ok(Dataset { incidents, catalog, label, skipped, rejected })
 }

@@ -270,32 +270,8 @@ pub struct Dataset {
     pub label: String,
     /// Records left out under `--skip-invalid`, one line each.
     pub skipped: Vec<String>,
-}
-
-impl Dataset {
-    pub fn find(&self, id: &str) -> Option<usize> {
-        self.incidents.iter().position(|i| i.id == id)
-    }
-
-    /// Other incidents that name an actor of the same name or alias, in dataset order.
-    pub fn incidents_of_actor(&self, actor: &Actor, except: usize) -> Vec<usize> {
-        let names: Vec<String> = std::iter::once(&actor.name).chain(&actor.aliases).map(|n| n.to_lowercase()).collect();
-        if !actor.is_named() {
-            return Vec::new();
-        }
-        self.incidents
-            .iter()
-            .enumerate()
-            .filter(|(i, inc)| {
-                *i != except
-                    && inc
-                        .actors
-                        .iter()
-                        .any(|a| std::iter::once(&a.name).chain(&a.aliases).any(|n| names.contains(&n.to_lowercase())))
-            })
-            .map(|(i, _)| i)
-            .collect()
-    }
+    /// The records left out, by id or place: one problem may reject a record, or a whole file.
+    pub rejected: Vec<String>,
 }
 
 /// A loss as analysts say it: `$37.3M`, `$1.5B`, `$850K`, `$9,500`.

@@ -22,8 +22,8 @@ pub enum TermKind {
     Fuzzy(String),
     /// `"quoted words"`: exact, case-insensitive substring of the victim.
     Exact(String),
-    /// `field:value`: case-insensitive substring of that field.
-    Field(Field, String),
+    /// `field:value`: case-insensitive substring of that field; `field:=value` the whole value.
+    Field { field: Field, value: String, exact: bool },
     /// `year:2023` or `year:2019..2023` (either end may be left open).
     Year(u16, u16),
     /// `cia:availability`: that part was affected.
@@ -33,6 +33,7 @@ pub enum TermKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Id,
+    Name,
     Actor,
     Motive,
     Country,
@@ -51,7 +52,7 @@ pub enum CiaPart {
 
 /// The filter names, for help and error messages.
 pub const FILTERS: &[&str] =
-    &["actor:", "motive:", "country:", "loc:", "industry:", "tag:", "ttp:", "year:", "text:", "cia:", "id:"];
+    &["actor:", "name:", "motive:", "country:", "loc:", "industry:", "tag:", "ttp:", "year:", "text:", "cia:", "id:"];
 
 /// A query that cannot be read, with the character offset where the trouble is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,15 +88,18 @@ impl Query {
             i = end;
             let kind = if quoted {
                 TermKind::Exact(token)
-            } else if let Some((name, value_at)) = split_field(&chars, start + negate as usize, end) {
-                let (value, value_quoted, value_end) = if value_at < chars.len() && chars[value_at] == '"' {
+            } else if let Some((name, mut value_at)) = split_field(&chars, start + negate as usize, end) {
+                let exact = chars.get(value_at) == Some(&'=');
+                if exact {
+                    value_at += 1;
+                }
+                let (value, _, value_end) = if value_at < chars.len() && chars[value_at] == '"' {
                     read_token(&chars, value_at)?
                 } else {
                     (chars[value_at..end].iter().collect(), false, end)
                 };
                 i = value_end.max(end);
-                let _ = value_quoted;
-                field_term(&name, value.trim(), start)?
+                field_term(&name, value.trim(), exact, start)?
             } else if token == "!" || token.is_empty() {
                 return Err(QueryError { message: "`!` needs a word or filter after it".into(), at: start });
             } else {
@@ -110,12 +114,87 @@ impl Query {
         self.terms.is_empty()
     }
 
+    /// Whether every incident this query matches is also matched by `older`, so that a search
+    /// for it may look only at `older`'s results (the analyst typed one more letter or term).
+    /// Each of `older`'s terms must be implied by a term of this query.
+    pub fn narrows(&self, older: &Query) -> bool {
+        older.terms.iter().all(|old| self.terms.iter().any(|new| new.implies(old)))
+    }
+
     /// The bare words that rank and highlight victims.
     pub fn fuzzy_words(&self) -> impl Iterator<Item = &str> {
         self.terms.iter().filter_map(|t| match (&t.kind, t.negate) {
             (TermKind::Fuzzy(w), false) => Some(w.as_str()),
             _ => None,
         })
+    }
+}
+
+impl Term {
+    /// Whether every incident matching this term also matches `other`.
+    fn implies(&self, other: &Term) -> bool {
+        if self.negate != other.negate {
+            return false;
+        }
+        // A positive term implies a weaker one; a negated term implies another negation when it
+        // excludes more (what it excludes is a superset), so the roles of the values swap.
+        let (strong, weak) = if self.negate { (&other.kind, &self.kind) } else { (&self.kind, &other.kind) };
+        match (strong, weak) {
+            (TermKind::Fuzzy(s), TermKind::Fuzzy(w)) if !self.negate => is_subsequence(w, s),
+            (TermKind::Fuzzy(s), TermKind::Fuzzy(w)) | (TermKind::Exact(s), TermKind::Exact(w)) => {
+                s.to_lowercase().contains(&w.to_lowercase())
+            }
+            (
+                TermKind::Field { field: fs, value: vs, exact: es },
+                TermKind::Field { field: fw, value: vw, exact: ew },
+            ) if fs == fw => match (es, ew) {
+                _ if vs == vw && es == ew => true,
+                // Negated exact values exclude a single value each: only the same one implies.
+                _ if self.negate => !es && !ew && field_narrows(*fs, vs, vw),
+                (true, true) => false,
+                (true, false) => *fs != Field::Ttp && vs.contains(vw.as_str()),
+                (false, true) => false,
+                (false, false) => field_narrows(*fs, vs, vw),
+            },
+            (TermKind::Year(a, b), TermKind::Year(c, d)) => c <= a && b <= d,
+            (TermKind::Cia(a), TermKind::Cia(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Whether a substring filter on `strong` matches only what one on `weak` matches.
+fn field_narrows(field: Field, strong: &str, weak: &str) -> bool {
+    match field {
+        // `ttp:` reads a value as an id prefix or as words of a name, depending on its shape.
+        Field::Ttp => match (looks_like_technique_id(strong), looks_like_technique_id(weak)) {
+            (true, true) => strong.starts_with(weak),
+            (false, false) => weak.split_whitespace().all(|w| strong.split_whitespace().any(|s| s.contains(w))),
+            _ => false,
+        },
+        _ => strong.contains(weak),
+    }
+}
+
+/// `t1566`, `t15`: a `ttp:` value read as a technique id prefix rather than name words.
+pub fn looks_like_technique_id(value: &str) -> bool {
+    let mut c = value.chars();
+    c.next() == Some('t') && c.next().is_some_and(|d| d.is_ascii_digit())
+}
+
+/// Whether `needle`'s characters appear in `hay` in order, ASCII case ignored (as the fuzzy
+/// matcher compares them).
+fn is_subsequence(needle: &str, hay: &str) -> bool {
+    let mut hay = hay.chars();
+    needle.chars().all(|n| hay.any(|h| h.eq_ignore_ascii_case(&n)))
+}
+
+/// Writes a filter value so that it reads back as the same value: quoted when it has spaces.
+pub fn quote_value(value: &str) -> String {
+    if value.is_empty() || value.contains(char::is_whitespace) || value.starts_with('"') {
+        format!("\"{}\"", value.replace('"', ""))
+    } else {
+        value.to_string()
     }
 }
 
@@ -131,7 +210,9 @@ fn read_token(chars: &[char], start: usize) -> Result<(String, bool, usize), Que
     let mut end = start;
     while end < chars.len() && !chars[end].is_whitespace() {
         // `actor:"lazarus group"`: a quote after the colon opens the value.
-        if chars[end] == '"' && end > start && chars[end - 1] == ':' {
+        let after_colon = end > start
+            && (chars[end - 1] == ':' || (chars[end - 1] == '=' && end - 1 > start && chars[end - 2] == ':'));
+        if chars[end] == '"' && after_colon {
             let close = chars[end + 1..].iter().position(|&c| c == '"');
             match close {
                 Some(n) => end += n + 2,
@@ -154,9 +235,10 @@ fn split_field(chars: &[char], start: usize, end: usize) -> Option<(String, usiz
     Some((name.to_ascii_lowercase(), start + colon + 1))
 }
 
-fn field_term(name: &str, value: &str, at: usize) -> Result<TermKind, QueryError> {
+fn field_term(name: &str, value: &str, exact: bool, at: usize) -> Result<TermKind, QueryError> {
     let field = match name {
         "id" => Field::Id,
+        "name" => Field::Name,
         "actor" => Field::Actor,
         "motive" => Field::Motive,
         "country" | "loc" | "location" => Field::Country,
@@ -176,7 +258,7 @@ fn field_term(name: &str, value: &str, at: usize) -> Result<TermKind, QueryError
     if value.is_empty() {
         return Err(QueryError { message: format!("`{name}:` needs a value"), at });
     }
-    Ok(TermKind::Field(field, value.to_lowercase()))
+    Ok(TermKind::Field { field, value: value.to_lowercase(), exact })
 }
 
 fn year(value: &str, at: usize) -> Result<TermKind, QueryError> {
@@ -221,6 +303,10 @@ fn cia(value: &str, at: usize) -> Result<TermKind, QueryError> {
 mod tests {
     use super::*;
 
+    fn field(field: Field, value: &str, exact: bool) -> TermKind {
+        TermKind::Field { field, value: value.into(), exact }
+    }
+
     fn kinds(q: &str) -> Vec<(bool, TermKind)> {
         Query::parse(q).unwrap().terms.into_iter().map(|t| (t.negate, t.kind)).collect()
     }
@@ -231,15 +317,17 @@ mod tests {
             kinds(r#"coinsp actor:Lazarus !motive:espionage "atomic wallet" ttp:T1566"#),
             vec![
                 (false, TermKind::Fuzzy("coinsp".into())),
-                (false, TermKind::Field(Field::Actor, "lazarus".into())),
-                (true, TermKind::Field(Field::Motive, "espionage".into())),
+                (false, field(Field::Actor, "lazarus", false)),
+                (true, field(Field::Motive, "espionage", false)),
                 (false, TermKind::Exact("atomic wallet".into())),
-                (false, TermKind::Field(Field::Ttp, "t1566".into())),
+                (false, field(Field::Ttp, "t1566", false)),
             ]
         );
+        assert_eq!(kinds(r#"actor:"lazarus group""#), vec![(false, field(Field::Actor, "lazarus group", false))]);
+        assert_eq!(kinds(r#"actor:="Lazarus Group""#), vec![(false, field(Field::Actor, "lazarus group", true))]);
         assert_eq!(
-            kinds(r#"actor:"lazarus group""#),
-            vec![(false, TermKind::Field(Field::Actor, "lazarus group".into()))]
+            kinds("actor:=APT1 name:aurora"),
+            vec![(false, field(Field::Actor, "apt1", true)), (false, field(Field::Name, "aurora", false))]
         );
         assert_eq!(kinds("!wallet"), vec![(true, TermKind::Fuzzy("wallet".into()))]);
     }
@@ -263,6 +351,25 @@ mod tests {
         assert!(Query::parse("year:2023..2019").is_err());
         assert!(Query::parse("cia:x").is_err());
         assert!(Query::parse("!").is_err());
+    }
+
+    #[test]
+    fn a_longer_query_narrows_the_shorter_one() {
+        let narrows = |new: &str, old: &str| Query::parse(new).unwrap().narrows(&Query::parse(old).unwrap());
+        assert!(narrows("coins", "coin"));
+        assert!(narrows("cnspd", "cns"));
+        assert!(narrows("coin actor:laz", "coin"));
+        assert!(narrows("actor:lazarus", "actor:laz"));
+        assert!(narrows("actor:=lazarus", "actor:laz"));
+        assert!(narrows("ttp:t1566", "ttp:t15"));
+        assert!(narrows("year:2020..2021", "year:2019..2023"));
+        assert!(narrows("!laz", "!lazarus"), "excluding more narrows");
+        assert!(narrows("anything", ""));
+        assert!(!narrows("!lazarus", "!laz"), "excluding less widens");
+        assert!(!narrows("coin", "coins"));
+        assert!(!narrows("actor:=laz", "actor:=lazarus"));
+        assert!(!narrows("ttp:t1", "ttp:t"), "an id prefix and name words are different tests");
+        assert!(!narrows("year:2019..2023", "year:2020"));
     }
 
     #[test]

@@ -9,10 +9,11 @@ use super::{Theme, tabs};
 use crate::app::AppState;
 use crate::model::{Incident, format_usd};
 
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+/// Draws the detail pane; returns the last line its text can scroll to.
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) -> u16 {
     let Some(inc) = state.selected_incident() else {
         frame.render_widget(Paragraph::new(Line::styled(" Nothing selected.", theme.dim())), area);
-        return;
+        return 0;
     };
     let [title, facts, cia, tab_bar, body] = Layout::vertical([
         Constraint::Length(1),
@@ -24,18 +25,23 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     .areas(area.inner(ratatui::layout::Margin { horizontal: 1, vertical: 0 }));
 
     let date = inc.date.display();
-    frame.render_widget(Paragraph::new(Line::styled(inc.victim.as_str(), theme.title())), title);
+    let mut heading = vec![Span::styled(inc.victim.as_str(), theme.title())];
+    if let Some(name) = inc.name.as_deref().filter(|n| *n != inc.victim) {
+        heading.push(Span::styled(theme.dot(), theme.dim()));
+        heading.push(Span::styled(name, theme.id()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(heading)), title);
     frame.render_widget(Paragraph::new(Line::from(date)).alignment(Alignment::Right), title);
     frame.render_widget(Paragraph::new(facts_line(inc, theme)), facts);
     frame.render_widget(Paragraph::new(cia_line(inc, theme)), cia);
-    tabs::render_bar(frame, tab_bar, state.tab, theme);
+    tabs::render_bar(frame, tab_bar, state.tab(), theme);
 
     let text = tabs::body(state, inc, theme);
     let paragraph = Paragraph::new(text).wrap(Wrap { trim: false });
     let lines = paragraph.line_count(body.width) as u16;
     let max = lines.saturating_sub(body.height);
-    state.detail_max_scroll.set(max);
-    frame.render_widget(paragraph.scroll((state.detail_scroll.min(max), 0)), body);
+    frame.render_widget(paragraph.scroll((state.detail_scroll().min(max), 0)), body);
+    max
 }
 
 /// `Estonia · Cryptocurrency payments · $37.3M`

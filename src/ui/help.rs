@@ -10,20 +10,27 @@ use super::Theme;
 use crate::app::{AppState, Context, Popup, key_label};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
-    match state.popup {
-        Some(Popup::Help) => popup(frame, area, " Help ", help_lines(state, theme), state.popup_scroll, theme),
+    match state.popup() {
+        Some(Popup::Help) => popup(frame, area, " Help ", help_lines(state, theme), state.popup_scroll(), theme),
         Some(Popup::Skipped) => {
-            let mut lines = vec![
-                Line::styled(
-                    format!("{} problems; these records were left out:", state.dataset.skipped.len()),
-                    theme.header(),
-                ),
-                Line::raw(""),
-            ];
-            lines.extend(state.dataset.skipped.iter().map(|s| Line::raw(s.as_str())));
-            popup(frame, area, " Skipped records ", lines, state.popup_scroll, theme)
+            let mut lines = vec![Line::styled(skipped_heading(&state.corpus().dataset), theme.header()), Line::raw("")];
+            lines.extend(state.corpus().dataset.skipped.iter().map(|s| Line::raw(s.as_str())));
+            popup(frame, area, " Skipped records ", lines, state.popup_scroll(), theme)
         }
         None => {}
+    }
+}
+
+/// `2 records left out, 3 problems:`
+fn skipped_heading(dataset: &crate::model::Dataset) -> String {
+    let problems = match dataset.skipped.len() {
+        1 => "1 problem".to_string(),
+        n => format!("{n} problems"),
+    };
+    match dataset.rejected.len() {
+        0 => format!("{problems}:"),
+        1 => format!("1 record left out, {problems}:"),
+        n => format!("{n} records left out, {problems}:"),
     }
 }
 
@@ -45,7 +52,7 @@ fn help_lines<'a>(state: &'a AppState, theme: &Theme) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
     for context in [Context::Browse, Context::Search, Context::Global] {
         lines.push(Line::styled(context.title(), theme.header()));
-        for b in state.keymap.in_context(context) {
+        for b in state.keymap().in_context(context) {
             let keys: Vec<String> = b.keys.iter().map(|&(c, m)| key_label(c, m, theme.ascii)).collect();
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<18}", keys.join(" ")), theme.key()),

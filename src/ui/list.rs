@@ -7,24 +7,31 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::Theme;
 use crate::app::AppState;
+use crate::model::Incident;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+/// Draws the list; returns how many rows of incidents it has room for.
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) -> usize {
     if area.height < 2 {
-        return;
+        return 1;
     }
-    if state.hits.is_empty() {
-        let message = if state.dataset.incidents.is_empty() {
+    let rows_visible = (area.height - 1) as usize;
+    let hits = state.hits();
+    if hits.is_empty() {
+        let message = if state.corpus().is_empty() {
             "The dataset is empty."
+        } else if state.searching() {
+            "Searching…"
         } else {
             "No incident matches the search."
         };
+        let message = if theme.ascii { message.replace('…', "...") } else { message.to_string() };
         frame.render_widget(Paragraph::new(Line::styled(format!(" {message}"), theme.dim())), area);
-        return;
+        return rows_visible;
     }
-    let rows_visible = (area.height - 1) as usize;
-    state.list_rows.set(rows_visible);
-    let offset = scrolled_offset(state.list_offset.get(), state.selected, rows_visible, state.hits.len());
-    state.list_offset.set(offset);
+    // The state keeps the selection on screen; a frame drawn before it has measured this one
+    // still must not put the selection off the page.
+    let selected = state.selected().min(hits.len() - 1);
+    let offset = scrolled_offset(state.list_offset(), selected, rows_visible, hits.len());
 
     // Date and victim first; location and actor take what is left, within reason.
     let spare = area.width.saturating_sub(8 + 3 + 1);
@@ -35,14 +42,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let header = Row::new(["Date", "Victim", "Location", "Actor"]).style(theme.header());
 
     // Only the visible page is turned into rows, whatever the size of the result.
-    let end = (offset + rows_visible).min(state.hits.len());
+    let end = (offset + rows_visible).min(hits.len());
     let actor_width = actor as usize;
-    let rows = state.hits[offset..end].iter().map(|hit| {
-        let inc = &state.dataset.incidents[hit.index];
+    let rows = hits[offset..end].iter().map(|hit| {
+        let inc = state.corpus().incident(hit.index);
         let actor = inc.first_actor().map_or("", |a| a.name.as_str());
         Row::new([
             Cell::from(inc.date.short()),
-            Cell::from(highlighted(&fit(&inc.victim, victim, theme), &state.matcher.highlight(&inc.victim), theme)),
+            Cell::from(victim_cell(inc, victim, state, theme)),
             Cell::from(fit(inc.location.as_deref().unwrap_or_default(), location as usize, theme)),
             Cell::from(fit(actor, actor_width, theme)),
         ])
@@ -53,8 +60,24 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         .row_highlight_style(theme.selected())
         .highlight_symbol(">")
         .highlight_spacing(ratatui::widgets::HighlightSpacing::Always);
-    let mut table_state = TableState::default().with_selected(Some(state.selected - offset));
+    let mut table_state = TableState::default().with_selected(Some(selected - offset));
     frame.render_stateful_widget(table, area, &mut table_state);
+    rows_visible
+}
+
+/// The victim, and the incident's own name after it when it has one (`Google · Operation
+/// Aurora`), with the letters the search matched in either.
+fn victim_cell(inc: &Incident, width: usize, state: &AppState, theme: &Theme) -> Line<'static> {
+    let matcher = state.matcher();
+    let mut text = inc.victim.clone();
+    let mut positions = matcher.highlight(&inc.victim);
+    if let Some(name) = inc.name.as_deref().filter(|n| *n != inc.victim) {
+        let base = text.chars().count() + theme.dot().chars().count();
+        text.push_str(theme.dot());
+        text.push_str(name);
+        positions.extend(matcher.highlight(name).into_iter().map(|p| p + base));
+    }
+    highlighted(&fit(&text, width, theme), &positions, theme)
 }
 
 /// Shortens text to `width` columns, marking the cut so a clipped name is not read as whole.

@@ -3,11 +3,13 @@
 mod detail;
 mod help;
 mod list;
+mod loading;
 mod search;
 mod tabs;
 mod theme;
 
 pub use list::highlighted;
+pub use loading::{Loading, draw_loading};
 pub use theme::Theme;
 
 use ratatui::Frame;
@@ -15,19 +17,22 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::app::{AppState, Focus};
+use crate::app::{AppState, Focus, ViewMetrics};
 
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 10;
 /// From this width the list and the detail stand side by side.
 pub const WIDE: u16 = 100;
 
-pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
+/// Draws the whole screen from the state, and says what it could show (rows of the list, how far
+/// the detail text scrolls), for the state to page and scroll by.
+pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) -> ViewMetrics {
     let area = frame.area();
+    let mut metrics = ViewMetrics::default();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!("terminal too small: {}x{}, need {MIN_WIDTH}x{MIN_HEIGHT}", area.width, area.height);
         frame.render_widget(Paragraph::new(Line::styled(msg, theme.error())), area);
-        return;
+        return metrics;
     }
     let [main, bar] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
     let block = Block::bordered().border_set(theme.border()).title(title(state, theme));
@@ -35,47 +40,78 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
     frame.render_widget(block, main);
 
     let wide = area.width >= WIDE;
-    if state.focus == Focus::Detail && !wide {
+    if state.focus() == Focus::Detail && !wide {
         // Narrow terminals give the detail the whole screen while it has the focus.
-        detail::render(frame, inner, state, theme);
+        metrics.detail_max_scroll = detail::render(frame, inner, state, theme);
     } else if wide {
         let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
-        list::render(frame, left, state, theme);
+        metrics.list_rows = list::render(frame, left, state, theme);
         let divider =
             Block::new().borders(Borders::LEFT).border_set(theme.border()).border_style(focus_style(state, theme));
         let right_inner = divider.inner(right);
         frame.render_widget(divider, right);
-        detail::render(frame, right_inner, state, theme);
+        metrics.detail_max_scroll = detail::render(frame, right_inner, state, theme);
     } else {
         let [top, bottom] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(inner);
-        list::render(frame, top, state, theme);
+        metrics.list_rows = list::render(frame, top, state, theme);
         let divider = Block::new().borders(Borders::TOP).border_set(theme.border());
         let bottom_inner = divider.inner(bottom);
         frame.render_widget(divider, bottom);
-        detail::render(frame, bottom_inner, state, theme);
+        metrics.detail_max_scroll = detail::render(frame, bottom_inner, state, theme);
     }
     search::render(frame, bar, state, theme);
     help::render(frame, area, state, theme);
+    metrics
 }
 
 fn focus_style(state: &AppState, theme: &Theme) -> ratatui::style::Style {
-    if state.focus == Focus::Detail { theme.key() } else { ratatui::style::Style::new() }
+    if state.focus() == Focus::Detail { theme.key() } else { ratatui::style::Style::new() }
 }
 
-/// ` incidents ─ bundled dataset ─ 214 incidents ─ 12 shown `
+/// ` incidents ─ bundled dataset ─ 214 incidents ─ 12 shown ─ coinspaid › actor:="Lazarus Group" `
 fn title<'a>(state: &'a AppState, theme: &Theme) -> Line<'a> {
-    let total = state.dataset.incidents.len();
+    let dataset = &state.corpus().dataset;
+    let results = state.results();
+    let shown = if state.searching() && results.total > 0 {
+        // A long search says how far it has got, in the units an analyst reads at a glance.
+        format!("searching{} {}/{}", theme.ellipsis(), count(results.scanned), count(results.total))
+    } else {
+        format!("{} shown", results.hits.len())
+    };
     let mut spans = vec![
         Span::styled(" incidents", theme.title()),
         Span::raw(theme.dash()),
-        Span::raw(state.dataset.label.as_str()),
+        Span::raw(dataset.label.as_str()),
         Span::raw(theme.dash()),
-        Span::raw(format!("{total} incidents")),
+        Span::raw(format!("{} incidents", dataset.incidents.len())),
         Span::raw(theme.dash()),
-        Span::raw(format!("{} shown ", state.hits.len())),
+        Span::raw(shown),
     ];
-    if !state.dataset.skipped.is_empty() {
-        spans.push(Span::styled(format!("{} problems skipped ", state.dataset.skipped.len()), theme.error()));
+    let trail: Vec<&str> = state.trail().collect();
+    if trail.len() > 1 {
+        spans.push(Span::raw(theme.dash()));
+        let steps: Vec<&str> = trail.iter().map(|q| if q.is_empty() { "all" } else { q }).collect();
+        spans.push(Span::styled(steps.join(theme.trail()), theme.label()));
+    }
+    spans.push(Span::raw(" "));
+    if !dataset.skipped.is_empty() {
+        // Records left out are what the analyst misses; a file that could not be read at all
+        // has problems but no records to count.
+        let what = match dataset.rejected.len() {
+            0 => format!("{} problems ", dataset.skipped.len()),
+            1 => "1 record skipped ".to_string(),
+            n => format!("{n} records skipped "),
+        };
+        spans.push(Span::styled(what, theme.error()));
     }
     Line::from(spans)
+}
+
+/// `950`, `34k`, `1.2M`: counts in a status line.
+fn count(n: usize) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => format!("{}k", n / 1_000),
+        _ => format!("{:.1}M", n as f64 / 1e6).replace(".0M", "M"),
+    }
 }

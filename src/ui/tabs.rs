@@ -28,7 +28,7 @@ pub fn render_bar(frame: &mut Frame, area: Rect, tab: Tab, theme: &Theme) {
 /// The text of the current tab for one incident.
 pub fn body<'a>(state: &'a AppState, inc: &'a Incident, theme: &Theme) -> Text<'a> {
     let mut lines: Vec<Line> = vec![Line::raw("")];
-    match state.tab {
+    match state.tab() {
         Tab::Overview => overview(inc, theme, &mut lines),
         Tab::Motives => motives(inc, theme, &mut lines),
         Tab::Ttps => ttps(state, inc, theme, &mut lines),
@@ -84,7 +84,7 @@ fn ttps<'a>(state: &'a AppState, inc: &'a Incident, theme: &Theme, lines: &mut V
     for t in &inc.ttps {
         match t {
             TechniqueRef::Attack { id, .. } => {
-                let (name, tactics) = match state.dataset.catalog.get(id) {
+                let (name, tactics) = match state.corpus().dataset.catalog.get(id) {
                     Some(tech) => (tech.name.clone(), tech.tactic_names()),
                     None => ("(not in the technique catalog)".to_string(), String::new()),
                 };
@@ -112,7 +112,7 @@ fn actors<'a>(state: &'a AppState, inc: &'a Incident, theme: &Theme, lines: &mut
     if inc.actors.is_empty() {
         return lines.push(none("actor", theme));
     }
-    let me = state.selected_hit().map_or(usize::MAX, |h| h.index);
+    let me = state.selected_hit().map_or(u32::MAX, |h| h.index);
     for (n, a) in inc.actors.iter().enumerate() {
         if n > 0 {
             lines.push(Line::raw(""));
@@ -126,11 +126,16 @@ fn actors<'a>(state: &'a AppState, inc: &'a Incident, theme: &Theme, lines: &mut
         if !a.aliases.is_empty() {
             lines.push(Line::from(vec![Span::styled("  Aliases   ", theme.label()), Span::raw(a.aliases.join(", "))]));
         }
-        let others = state.dataset.incidents_of_actor(a, me);
+        let corpus = state.corpus();
+        let others: Vec<u32> = if a.is_named() {
+            corpus.incidents_of_actor(&a.name).iter().copied().filter(|&i| i != me).collect()
+        } else {
+            Vec::new()
+        };
         if !others.is_empty() {
             lines.push(Line::styled(format!("  Other incidents ({})", others.len()), theme.label()));
             for i in others {
-                let o = &state.dataset.incidents[i];
+                let o = corpus.incident(i);
                 lines.push(Line::raw(format!("    {:<9}{}", o.date.short(), o.victim)));
             }
         }
@@ -159,9 +164,9 @@ fn related<'a>(state: &'a AppState, inc: &'a Incident, theme: &Theme, lines: &mu
         return lines.push(none("related incident", theme));
     }
     for id in &inc.related {
-        match state.dataset.find(id) {
+        match state.corpus().find(id) {
             Some(i) => {
-                let o = &state.dataset.incidents[i];
+                let o = state.corpus().incident(i);
                 lines.push(Line::from(vec![
                     Span::raw(format!("{:<9}", o.date.short())),
                     Span::styled(o.victim.as_str(), theme.title()),

@@ -48,6 +48,15 @@ impl Theme {
         if self.ascii { " - " } else { " ─ " }
     }
 
+    pub fn ellipsis(&self) -> &'static str {
+        if self.ascii { "..." } else { "…" }
+    }
+
+    /// Between the steps of the pivot trail.
+    pub fn trail(&self) -> &'static str {
+        if self.ascii { " > " } else { " › " }
+    }
+
     pub fn vertical(&self) -> &'static str {
         if self.ascii { "|" } else { "│" }
     }
