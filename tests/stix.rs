@@ -323,7 +323,7 @@ fn what_is_left_out_loads_and_is_listed_under_skip_invalid() {
         d.skipped,
         [
             format!("{file}: left out 2 objects whose types make no incident: indicator 1, x-example-playbook-step 1"),
-            format!("{file}: left out 1 revoked or deprecated objects: campaign 1"),
+            format!("{file}: left out 1 revoked or deprecated object: campaign 1"),
         ]
     );
 }

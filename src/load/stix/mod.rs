@@ -117,4 +117,33 @@ mod tests {
         let out = parse_one(&BUNDLE.replace("2020-03-04T", "2020-02-30T"));
         assert_eq!(out.problems[0].field.as_deref(), Some("first_seen"));
     }
+
+    #[test]
+    fn objects_without_a_usable_type_or_id_are_each_reported() {
+        let text = r#"{"type": "bundle", "objects": [
+            {"id": "campaign--1", "name": "No type"},
+            {"type": "campaign", "id": "  ", "created": "2020-01-01T00:00:00Z"},
+            {"type": 5, "id": "campaign--3"},
+            {"type": "c\u0061mpaign", "id": "campaign--4", "created": "2020-01-01T00:00:00Z"},
+            {"type": "x-unknown", "id": "x-unknown--5"},
+            {"name": "neither"}
+        ]}"#;
+        let out = parse_one(text);
+        let found: Vec<(Option<&str>, Option<&str>, &str)> =
+            out.problems.iter().map(|p| (p.record.as_deref(), p.field.as_deref(), p.message.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (Some("objects[0]"), Some("type"), "missing required field"),
+                (Some("objects[1]"), Some("id"), "must not be empty"),
+                (Some("objects[2]"), Some("type"), "expected a string, found a number"),
+                (Some("objects[5]"), Some("type"), "missing required fields \"type\" and \"id\""),
+            ]
+        );
+        assert_eq!(out.rejected, ["objects[0]", "objects[1]", "objects[2]", "objects[5]"]);
+        assert_eq!(out.incidents.len(), 1, "an escaped type still reads");
+        assert_eq!(out.incidents[0].0.id, "campaign--4");
+        assert_eq!(out.notes.len(), 1);
+        assert_eq!(out.notes[0].message, "left out 1 object whose types make no incident: x-unknown 1");
+    }
 }

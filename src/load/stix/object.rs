@@ -373,8 +373,10 @@ fn select<'a>(
             rejected.push(record);
             continue;
         };
-        let Some(kind) = r.text(fields.kind, "type") else {
-            if present(fields.kind).is_none() {
+        // `string` is silent only when the field is absent: a wrong type is already a problem.
+        let before = r.count();
+        let Some(kind) = r.string(fields.kind, "type") else {
+            if r.count() == before {
                 r.problem(raw.get(), "type", "missing required field");
             }
             rejected.push(record);
@@ -384,9 +386,12 @@ fn select<'a>(
             *unmapped.entry(Cow::Owned(kind)).or_default() += 1;
             continue;
         }
-        let Some(id) = r.text(fields.id, "id") else {
-            if present(fields.id).is_none() {
-                r.problem(raw.get(), "id", "missing required field");
+        let Some(id) = r.string(fields.id, "id").filter(|id| !id.trim().is_empty()) else {
+            if r.count() == before {
+                match present(fields.id) {
+                    Some(blank) => r.problem(blank.get(), "id", "must not be empty"),
+                    None => r.problem(raw.get(), "id", "missing required field"),
+                }
             }
             rejected.push(record);
             continue;
@@ -419,13 +424,14 @@ fn select<'a>(
         }
     }
     let file = r.src().file;
-    notes.extend(counted(file, "objects whose types make no incident", &unmapped));
-    notes.extend(counted(file, "revoked or deprecated objects", &retired));
+    notes.extend(counted(file, &unmapped, |n, objects| format!("left out {n} {objects} whose types make no incident")));
+    notes.extend(counted(file, &retired, |n, objects| format!("left out {n} revoked or deprecated {objects}")));
     out
 }
 
-/// One note counting what was left out, by type, most first.
-fn counted(file: &str, what: &str, counts: &BTreeMap<Cow<str>, usize>) -> Option<Problem> {
+/// One note counting what was left out, by type, most first; `what` words the count (given with
+/// `object` or `objects`).
+fn counted(file: &str, counts: &BTreeMap<Cow<str>, usize>, what: impl Fn(usize, &str) -> String) -> Option<Problem> {
     let total: usize = counts.values().sum();
     if total == 0 {
         return None;
@@ -438,7 +444,7 @@ fn counted(file: &str, what: &str, counts: &BTreeMap<Cow<str>, usize>) -> Option
         position: None,
         record: None,
         field: None,
-        message: format!("left out {total} {what}: {}", list.join(", ")),
+        message: format!("{}: {}", what(total, if total == 1 { "object" } else { "objects" }), list.join(", ")),
     })
 }
 
