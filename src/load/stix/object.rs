@@ -505,7 +505,6 @@ fn date(r: &mut Reader, o: &Selected) -> Option<PartialDate> {
     }
 }
 
-#[derive(Default)]
 struct ExternalRef {
     source_name: Option<String>,
     description: Option<String>,
@@ -671,18 +670,24 @@ fn report<'a>(r: &mut Reader, o: &Selected<'a>) -> Report<'a> {
 fn relationship<'a>(r: &mut Reader, o: &Selected<'a>, notes: &mut Vec<Problem>) -> Option<Relationship<'a>> {
     let f = &o.fields;
     let kind = r.text(f.relationship_type, "relationship_type").as_deref().and_then(Kind::parse)?;
+    let before = r.count();
     let source = r.text(f.source_ref, "source_ref");
     let target = r.text(f.target_ref, "target_ref");
-    let (Some(source), Some(target), Some(source_raw), Some(target_raw)) =
-        (source, target, present(f.source_ref), present(f.target_ref))
-    else {
-        for (field, raw) in [("source_ref", f.source_ref), ("target_ref", f.target_ref)] {
-            if present(raw).is_none() {
-                let message = format!("a {} relationship without its {field} is left out", kind.as_str());
-                notes.push(r.src().problem(o.raw.get(), Some(&o.id), Some(field), message));
+    let (source, target, source_raw, target_raw) = match (source, target, present(f.source_ref), present(f.target_ref))
+    {
+        (Some(source), Some(target), Some(source_raw), Some(target_raw)) => (source, target, source_raw, target_raw),
+        (source, target, ..) => {
+            // A mistyped end is a problem already; an absent or blank one loses only this link.
+            if r.count() == before {
+                for (field, end) in [("source_ref", source), ("target_ref", target)] {
+                    if end.is_none() {
+                        let message = format!("a {} relationship without its {field} is left out", kind.as_str());
+                        notes.push(r.src().problem(o.raw.get(), Some(&o.id), Some(field), message));
+                    }
+                }
             }
+            return None;
         }
-        return None;
     };
     // The description becomes a technique's note, so only incidents' relationships need it.
     let description = if is_root_id(&source) { r.text(f.description, "description") } else { None };
