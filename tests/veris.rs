@@ -200,3 +200,31 @@ fn detection_finds_veris_keys_after_long_notes() {
     let d = load(&[path], &LoadOptions::default()).unwrap_or_else(|e| panic!("detected as VERIS: {e}"));
     assert_eq!(d.incidents[0].id, "c2531320-2b4a-11ea-9dc8-9fe5cd17ac1d");
 }
+
+#[test]
+fn every_problem_of_a_record_is_listed_with_its_field_path() {
+    let Some(dir) = common::fixture("vcdb") else { return };
+    let good = std::fs::read_to_string(dir.join("incidents/024775f8-d5f9-4f9d-98b7-8de93177f3de.json")).unwrap();
+    let bad = good
+        .replacen("\"CN\"", "86", 1)
+        .replacen("\"Espionage\"", "\"Espionage\", \"Greed\"", 1)
+        .replacen("\"country\": [\n      \"ID\"\n    ]", "\"country\": \"ID\"", 1)
+        .replacen("\"month\": 7", "\"month\": null", 1);
+    assert_eq!(bad.matches("\"country\": \"ID\"").count(), 1, "the victim's country is now a bare string");
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("bad.json");
+    std::fs::write(&path, &bad).unwrap();
+    let p = problems(load(std::slice::from_ref(&path), &veris_options()).unwrap_err());
+    let fields: Vec<&str> = p.iter().map(|p| p.field.as_deref().unwrap_or_default()).collect();
+    assert_eq!(fields, ["victim.country", "actor.external.motive[1]", "actor.external.country[0]"], "{p:?}");
+    for (p, at) in p.iter().zip(["\"country\": \"ID\"", "\"Greed\"", "86"]) {
+        assert_eq!(p.record.as_deref(), Some("c2531320-2b4a-11ea-9dc8-9fe5cd17ac1d"));
+        let offset = bad.find(at).unwrap() + if at.starts_with("\"country") { "\"country\": ".len() } else { 0 };
+        let line = bad[..offset].matches('\n').count() + 1;
+        let col = offset - bad[..offset].rfind('\n').map_or(0, |n| n + 1) + 1;
+        assert_eq!(p.position.map(|p| (p.line, p.col)), Some((line, col)), "{p}");
+    }
+    assert!(p[0].message.contains("expected an array, found a string"), "{}", p[0].message);
+    assert!(p[1].message.starts_with("unknown motive \"Greed\""), "{}", p[1].message);
+    assert!(p[2].message.contains("expected a string, found a number"), "{}", p[2].message);
+}

@@ -11,6 +11,78 @@ pub fn country_name(code: &str) -> Option<&'static str> {
     COUNTRIES.binary_search_by(|(c, _)| c.cmp(&upper.as_str())).ok().map(|i| COUNTRIES[i].1)
 }
 
+/// A country written as a code or as a name (`"EE"`, `"estonia"`, `"Russian Federation"`), by
+/// the name `country_name` gives it, so every loader names a country the same way. `None` for
+/// what names no country: a region, a city, "Unknown".
+pub fn country(value: &str) -> Option<&'static str> {
+    let value = value.trim();
+    country_name(value)
+        .or_else(|| COUNTRIES.iter().map(|(_, name)| *name).find(|name| same_name(name, value)))
+        .or_else(|| OTHER_NAMES.iter().find(|(other, _)| same_name(other, value)).map(|(_, name)| *name))
+}
+
+/// Case-insensitive, and with or without accents where English writes both (Côte d'Ivoire).
+fn same_name(a: &str, b: &str) -> bool {
+    let plain = |c: char| match c {
+        'ô' | 'Ô' => 'o',
+        'é' | 'É' => 'e',
+        'ç' | 'Ç' => 'c',
+        'Å' | 'å' => 'a',
+        '\u{2019}' => '\'',
+        c => c.to_ascii_lowercase(),
+    };
+    a.chars().map(plain).eq(b.chars().map(plain))
+}
+
+/// Other names in use for countries: ISO's long forms, older names, common short forms.
+const OTHER_NAMES: &[(&str, &str)] = &[
+    ("United States of America", "United States"),
+    ("USA", "United States"),
+    ("U.S.", "United States"),
+    ("U.S.A.", "United States"),
+    ("UK", "United Kingdom"),
+    ("Great Britain", "United Kingdom"),
+    ("United Kingdom of Great Britain and Northern Ireland", "United Kingdom"),
+    ("Russian Federation", "Russia"),
+    ("Republic of Korea", "South Korea"),
+    ("Korea, Republic of", "South Korea"),
+    ("Democratic People's Republic of Korea", "North Korea"),
+    ("Korea, Democratic People's Republic of", "North Korea"),
+    ("DPRK", "North Korea"),
+    ("Iran, Islamic Republic of", "Iran"),
+    ("Islamic Republic of Iran", "Iran"),
+    ("Viet Nam", "Vietnam"),
+    ("Syrian Arab Republic", "Syria"),
+    ("Taiwan, Province of China", "Taiwan"),
+    ("Czech Republic", "Czechia"),
+    ("Republic of Moldova", "Moldova"),
+    ("Moldova, Republic of", "Moldova"),
+    ("Lao People's Democratic Republic", "Laos"),
+    ("Bolivia, Plurinational State of", "Bolivia"),
+    ("Venezuela, Bolivarian Republic of", "Venezuela"),
+    ("Tanzania, United Republic of", "Tanzania"),
+    ("United Republic of Tanzania", "Tanzania"),
+    ("Macedonia", "North Macedonia"),
+    ("Palestine, State of", "Palestine"),
+    ("State of Palestine", "Palestine"),
+    ("Türkiye", "Turkey"),
+    ("Turkiye", "Turkey"),
+    ("The Netherlands", "Netherlands"),
+    ("Ivory Coast", "Côte d'Ivoire"),
+    ("Brunei Darussalam", "Brunei"),
+    ("Holy See", "Vatican City"),
+    ("UAE", "United Arab Emirates"),
+    ("Congo, The Democratic Republic of the", "Democratic Republic of the Congo"),
+    ("DR Congo", "Democratic Republic of the Congo"),
+    ("Congo", "Republic of the Congo"),
+    ("Cabo Verde", "Cape Verde"),
+    ("Swaziland", "Eswatini"),
+    ("Burma", "Myanmar"),
+    ("East Timor", "Timor-Leste"),
+    ("Macau", "Macao"),
+    ("Micronesia, Federated States of", "Micronesia"),
+];
+
 /// Sorted by code, so lookups can binary-search.
 const COUNTRIES: &[(&str, &str)] = &[
     ("AD", "Andorra"),
@@ -284,6 +356,25 @@ mod tests {
         assert_eq!(country_name("XK"), Some("Kosovo"));
         for none in ["Unknown", "Other", "", "ZZ", "USA", "Ü"] {
             assert_eq!(country_name(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn codes_and_names_read_as_the_same_country() {
+        for (written, name) in [
+            ("ee", "Estonia"),
+            ("Estonia", "Estonia"),
+            (" ESTONIA ", "Estonia"),
+            ("Russian Federation", "Russia"),
+            ("United States of America", "United States"),
+            ("USA", "United States"),
+            ("Cote d'Ivoire", "Côte d'Ivoire"),
+            ("Korea, Republic of", "South Korea"),
+        ] {
+            assert_eq!(country(written), Some(name), "{written}");
+        }
+        for none in ["Eastern Europe", "Kyiv", "Unknown", ""] {
+            assert_eq!(country(none), None, "{none}");
         }
     }
 }

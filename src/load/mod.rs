@@ -6,6 +6,7 @@ mod country;
 mod native;
 mod problem;
 mod progress;
+mod reader;
 mod stix;
 mod veris;
 
@@ -16,7 +17,7 @@ use std::sync::Arc;
 pub use problem::{LoadError, Position, Problem, Text};
 pub use progress::{Progress, ProgressSnapshot};
 
-use crate::model::{Catalog, Dataset, Incident};
+use crate::model::{Catalog, Dataset, Incident, Technique};
 
 /// The bundled dataset, compiled into the binary.
 pub const BUNDLED_INCIDENTS: &str = include_str!("../../data/incidents.json");
@@ -51,6 +52,13 @@ pub struct Parsed {
     pub problems: Vec<Problem>,
     /// Records that had problems, by id or position, for the "skipped" list.
     pub rejected: Vec<String>,
+    /// What was left out on purpose, not an error: objects of types no incident is made of,
+    /// revoked objects, references to objects missing from the file. Listed under
+    /// `--skip-invalid`.
+    pub notes: Vec<Problem>,
+    /// The techniques the file defines (a STIX bundle's ATT&CK attack patterns), in file order.
+    /// They name the techniques the catalog lacks.
+    pub catalog: Vec<Technique>,
 }
 
 /// Loads the bundled dataset.
@@ -64,7 +72,7 @@ pub fn bundled(opts: &LoadOptions) -> Result<Dataset, LoadError> {
 
 /// Loads files and directories (every `.json`, `.jsonl` and `.ndjson` file inside, sorted).
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset, LoadError> {
-    let mut catalog = catalog(opts)?;
+    let catalog = catalog(opts)?;
     let files = expand(paths)?;
     let mut parsed_files = Vec::with_capacity(files.len());
     for path in &files {
@@ -73,15 +81,8 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset, LoadError>
         let mut parsed = Parsed::default();
         match text {
             Ok(text) => {
-                let format = parse_text(&name, &text, path, opts.format, &mut parsed);
+                parse_text(&name, &text, path, opts.format, &mut parsed);
                 reject_duplicates(&Text::new(&name, &text), &mut parsed);
-                // A bundle that carries ATT&CK's techniques names them for its own campaigns.
-                if format == Format::Stix
-                    && text.contains("\"attack-pattern\"")
-                    && let Ok(techniques) = attack::parse_stix(&name, &text)
-                {
-                    catalog.extend(techniques);
-                }
             }
             Err(p) => parsed.problems.push(p),
         }
@@ -235,50 +236,64 @@ fn reject_duplicates(src: &Text, parsed: &mut Parsed) {
     parsed.problems.extend(problems);
 }
 
-/// Merges files; ids that collide across files get the file's name as a prefix.
-/// A `related` id outside the dataset is kept, not an error: a subset cut from a larger dataset
-/// (`list --json -q ...`) must load again.
+/// Merges files; ids that collide across files get the file's name as a prefix, and the file's
+/// own `related` links follow the renamed ids. A `related` id outside the dataset is kept, not an
+/// error: a subset cut from a larger dataset (`list --json -q ...`) must load again. Techniques a
+/// file defines name those the catalog lacks; the catalog's own names win.
 fn finish(
     files: Vec<(String, Parsed)>,
-    catalog: Catalog,
+    mut catalog: Catalog,
     label: String,
     opts: &LoadOptions,
 ) -> Result<Dataset, LoadError> {
     let mut problems = Vec::new();
-    let mut skipped = Vec::new();
+    let mut notes = Vec::new();
+    let mut rejected = Vec::new();
     let mut incidents: Vec<Incident> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     for (file, parsed) in files {
         problems.extend(parsed.problems);
-        skipped.extend(parsed.rejected);
+        rejected.extend(parsed.rejected);
+        notes.extend(parsed.notes);
+        catalog.add_missing(parsed.catalog);
+        let mut renamed: HashMap<String, String> = HashMap::new();
+        let mut kept = Vec::with_capacity(parsed.incidents.len());
         for (mut incident, _) in parsed.incidents {
             if seen.contains(&incident.id) {
                 let stem = Path::new(&file).file_stem().map_or(file.clone(), |s| s.to_string_lossy().into_owned());
-                incident.id = format!("{stem}/{}", incident.id);
-                if seen.contains(&incident.id) {
+                let prefixed = format!("{stem}/{}", incident.id);
+                if seen.contains(&prefixed) {
                     problems.push(Problem {
                         file: file.clone(),
                         position: None,
-                        record: Some(incident.id.clone()),
+                        record: Some(prefixed.clone()),
                         field: Some("id".into()),
                         message: "duplicate id, even after prefixing it with the file name".into(),
                     });
-                    skipped.push(incident.id);
+                    rejected.push(prefixed);
                     continue;
                 }
+                let old = std::mem::replace(&mut incident.id, prefixed);
+                renamed.insert(old, incident.id.clone());
             }
             seen.insert(incident.id.clone());
-            incidents.push(incident);
+            kept.push(incident);
         }
+        for incident in &mut kept {
+            for id in &mut incident.related {
+                if let Some(new) = renamed.get(id.as_str()) {
+                    id.clone_from(new);
+                }
+            }
+        }
+        incidents.extend(kept);
     }
     if !problems.is_empty() && !opts.skip_invalid {
         return Err(LoadError::Invalid(problems));
     }
-    Ok(Dataset {
-        incidents,
-        catalog,
-        label,
-        skipped: problems.iter().map(ToString::to_string).collect(),
-        rejected: skipped,
-    })
+    let mut skipped: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    if opts.skip_invalid {
+        skipped.extend(notes.iter().map(ToString::to_string));
+    }
+    Ok(Dataset { incidents, catalog, label, skipped, rejected })
 }

@@ -2,16 +2,14 @@
 //! file. Only the fields the model needs are read; other fields (VCDB's `plus.*` among them) are
 //! allowed. Every problem names the file, the position, the record and the field.
 
-use std::collections::BTreeMap;
-
-use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::Parsed;
 use super::country::country_name;
-use super::problem::{Problem, Text, json_kind};
+use super::problem::Text;
+use super::reader::{Fields, Reader};
 use crate::model::{
-    Actor, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, TechniqueRef, UNNAMED_ACTOR_LABELS, sanitize,
+    Actor, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, TechniqueRef, UNNAMED_ACTOR_LABELS,
 };
 
 /// Parses one VERIS incident file.
@@ -24,96 +22,6 @@ pub fn parse(file: &str, text: &str, out: &mut Parsed) {
     }
 }
 
-type Map<'a> = BTreeMap<String, &'a RawValue>;
-
-/// Reads fields of one record, collecting every problem instead of stopping at the first.
-struct Reader<'s> {
-    src: &'s Text<'s>,
-    id: Option<String>,
-    problems: Vec<Problem>,
-}
-
-impl Reader<'_> {
-    fn problem(&mut self, at: &RawValue, field: &str, message: impl Into<String>) {
-        let p = self.src.problem(at.get(), self.id.as_deref(), Some(field), message);
-        self.problems.push(p);
-    }
-
-    /// A field that is there and not `null` (null reads as absent).
-    fn field<'a>(map: &Map<'a>, key: &str) -> Option<&'a RawValue> {
-        map.get(key).copied().filter(|r| r.get() != "null")
-    }
-
-    fn typed<T: DeserializeOwned>(&mut self, raw: &RawValue, path: &str, expected: &str) -> Option<T> {
-        match serde_json::from_str(raw.get()) {
-            Ok(v) => Some(v),
-            Err(_) => {
-                self.problem(raw, path, format!("expected {expected}, found {}", json_kind(raw)));
-                None
-            }
-        }
-    }
-
-    fn object<'a>(&mut self, raw: &'a RawValue, path: &str) -> Option<Map<'a>> {
-        match serde_json::from_str::<Map<'a>>(raw.get()) {
-            Ok(m) => Some(m),
-            Err(_) => {
-                let field = if path.is_empty() { "(record)" } else { path };
-                self.problem(raw, field, format!("expected an object, found {}", json_kind(raw)));
-                None
-            }
-        }
-    }
-
-    fn child<'a>(&mut self, map: &Map<'a>, path: &str, key: &str) -> Option<Map<'a>> {
-        let raw = Self::field(map, key)?;
-        self.object(raw, &join(path, key))
-    }
-
-    /// A string field; blank strings read as absent.
-    fn string(&mut self, map: &Map, path: &str, key: &str) -> Option<String> {
-        let raw = Self::field(map, key)?;
-        let s: String = self.typed(raw, &join(path, key), "a string")?;
-        let s = sanitize(&s);
-        (!s.trim().is_empty()).then(|| s.trim().to_string())
-    }
-
-    /// An array of strings, each with its raw value for positions; blank items are dropped.
-    fn strings<'a>(&mut self, map: &Map<'a>, path: &str, key: &str) -> Vec<(String, &'a RawValue)> {
-        let Some(raw) = Self::field(map, key) else {
-            return Vec::new();
-        };
-        let p = join(path, key);
-        let Some(items) = self.typed_items(raw, &p) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (i, item) in items.into_iter().enumerate() {
-            if let Some(s) = self.typed::<String>(item, &format!("{p}[{i}]"), "a string") {
-                let s = sanitize(&s);
-                if !s.trim().is_empty() {
-                    out.push((s.trim().to_string(), item));
-                }
-            }
-        }
-        out
-    }
-
-    fn typed_items<'a>(&mut self, raw: &'a RawValue, path: &str) -> Option<Vec<&'a RawValue>> {
-        match serde_json::from_str::<Vec<&'a RawValue>>(raw.get()) {
-            Ok(v) => Some(v),
-            Err(_) => {
-                self.problem(raw, path, format!("expected an array, found {}", json_kind(raw)));
-                None
-            }
-        }
-    }
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
-}
-
 /// The action categories of VERIS, in the order the schema lists them.
 const ACTIONS: [&str; 8] = ["hacking", "malware", "social", "error", "misuse", "physical", "environmental", "unknown"];
 
@@ -121,48 +29,50 @@ const ACTIONS: [&str; 8] = ["hacking", "malware", "social", "error", "misuse", "
 const ACTORS: [&str; 4] = ["external", "internal", "partner", "unknown"];
 
 fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
-    let mut r = Reader { src, id: None, problems: Vec::new() };
+    let mut r = Reader::new(src);
     let position = src.position_of(raw.get());
+    let unplaced = || format!("record at {}:{}:{}", src.file, position.line, position.col);
     let Some(root) = r.object(raw, "") else {
-        out.problems.append(&mut r.problems);
-        out.rejected.push(format!("record at {}:{}:{}", src.file, position.line, position.col));
+        out.problems.append(&mut r.take_problems());
+        out.rejected.push(unplaced());
         return;
     };
     // The id first, so every later problem can name the record.
-    let id = r.string(&root, "", "incident_id");
-    if id.is_none() && r.problems.is_empty() {
-        r.problem(raw, "incident_id", "missing required field");
+    let id = r.text_of(&root, "incident_id");
+    if id.is_none() && r.count() == 0 {
+        r.problem(raw.get(), "incident_id", "missing required field");
     }
-    r.id = id.clone();
+    r.set_record(id.clone());
 
-    let date = date(&mut r, &root, raw);
-    let victim_map = r.child(&root, "", "victim").unwrap_or_default();
+    let date = date(&mut r, &root);
+    let victim_map = r.child(&root, "victim");
     // VCDB writes "Unknown" when the victim was not named: the fallback says more.
-    let victim_id = r.string(&victim_map, "victim", "victim_id").filter(|v| !v.eq_ignore_ascii_case("unknown"));
-    let countries = r.strings(&victim_map, "victim", "country");
+    let victim_id =
+        victim_map.as_ref().and_then(|v| r.text_of(v, "victim_id")).filter(|v| !v.eq_ignore_ascii_case("unknown"));
+    let countries = victim_map.as_ref().map(|v| r.texts_of(v, "country")).unwrap_or_default();
     let country = countries.iter().map(|(c, _)| c.as_str()).find(|c| country_name(c).is_some());
     let location = country.and_then(country_name).map(str::to_string);
-    let industry = r.string(&victim_map, "victim", "industry").as_deref().and_then(naics_sector);
+    let industry = victim_map.as_ref().and_then(|v| r.text_of(v, "industry")).as_deref().and_then(naics_sector);
 
     let (actors, motives) = actors(&mut r, &root);
     let categories = action_categories(&mut r, &root);
     let ttps = categories.iter().flat_map(|(_, ttps)| ttps.iter().cloned()).collect();
     let category_names: Vec<&str> = categories.iter().map(|(c, _)| *c).collect();
 
-    let summary = r.string(&root, "", "summary").map(|s| unquote(&s).to_string()).unwrap_or_else(|| {
+    let summary = r.text_of(&root, "summary").map(|s| unquote(&s).to_string()).unwrap_or_else(|| {
         if category_names.is_empty() {
             "No summary in the VERIS record.".to_string()
         } else {
             format!("No summary in the VERIS record; actions: {}.", category_names.join(", "))
         }
     });
-    let description = r.string(&root, "", "notes");
+    let description = r.text_of(&root, "notes");
     let cia = cia(&mut r, &root);
     let loss_usd = loss(&mut r, &root);
-    let sources = r.string(&root, "", "reference").map(|s| sources(&s)).unwrap_or_default();
+    let sources = r.text_of(&root, "reference").map(|s| sources(&s)).unwrap_or_default();
 
     let mut tags = vec!["veris".to_string()];
-    if let Some(source_id) = r.string(&root, "", "source_id") {
+    if let Some(source_id) = r.text_of(&root, "source_id") {
         tags.push(source_id.to_lowercase());
     }
     tags.extend(category_names.iter().filter(|c| **c != "unknown").map(|c| c.to_string()));
@@ -173,9 +83,9 @@ fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
         if parts.is_empty() { "Unnamed victim".to_string() } else { format!("Unnamed victim ({})", parts.join(", ")) }
     });
 
-    if !r.problems.is_empty() {
-        out.problems.append(&mut r.problems);
-        out.rejected.push(id.unwrap_or_else(|| format!("record at {}:{}:{}", src.file, position.line, position.col)));
+    if r.count() > 0 {
+        out.problems.append(&mut r.take_problems());
+        out.rejected.push(id.unwrap_or_else(unplaced));
         return;
     }
     let (Some(id), Some(date)) = (id, date) else {
@@ -203,60 +113,58 @@ fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
 }
 
 /// `timeline.incident`: the year is required; month and day add precision when present.
-fn date(r: &mut Reader, root: &Map, raw: &RawValue) -> Option<PartialDate> {
-    let Some(timeline) = r.child(root, "", "timeline") else {
-        if Reader::field(root, "timeline").is_none() {
-            r.problem(raw, "timeline.incident.year", "missing required field");
+fn date(r: &mut Reader, root: &Fields) -> Option<PartialDate> {
+    let missing = "timeline.incident.year";
+    let Some(timeline) = r.child(root, "timeline") else {
+        if root.get("timeline").is_none() {
+            r.problem(root.raw.get(), missing, "missing required field");
         }
         return None;
     };
-    let timeline_raw = root["timeline"];
-    let Some(incident) = r.child(&timeline, "timeline", "incident") else {
-        if Reader::field(&timeline, "incident").is_none() {
-            r.problem(timeline_raw, "timeline.incident.year", "missing required field");
+    let Some(incident) = r.child(&timeline, "incident") else {
+        if timeline.get("incident").is_none() {
+            r.problem(timeline.raw.get(), missing, "missing required field");
         }
         return None;
     };
-    let incident_raw = timeline["incident"];
     let mut number = |key: &str| -> Option<(i64, &RawValue)> {
-        let raw = Reader::field(&incident, key)?;
-        let n = r.typed::<i64>(raw, &format!("timeline.incident.{key}"), "a whole number")?;
+        let raw = incident.get(key)?;
+        let n = r.typed::<i64>(raw, &incident.path_of(key), "a whole number")?;
         Some((n, raw))
     };
     let year = number("year");
     let month = number("month");
     let day = number("day");
     let Some((year, year_raw)) = year else {
-        if Reader::field(&incident, "year").is_none() {
-            r.problem(incident_raw, "timeline.incident.year", "missing required field");
+        if incident.get("year").is_none() {
+            r.problem(incident.raw.get(), missing, "missing required field");
         }
         return None;
     };
     if !(1950..=2050).contains(&year) {
-        r.problem(
-            year_raw,
-            "timeline.incident.year",
-            format!("year {year} is out of range: VERIS allows 1950 to 2050"),
-        );
+        let message = format!("year {year} is out of range: VERIS allows 1950 to 2050");
+        r.problem(year_raw.get(), missing, message);
         return None;
     }
     let mut text = year.to_string();
     if let Some((month, month_raw)) = month {
         if !(1..=12).contains(&month) {
-            r.problem(month_raw, "timeline.incident.month", format!("month {month} is out of range: expected 1 to 12"));
+            let message = format!("month {month} is out of range: expected 1 to 12");
+            r.problem(month_raw.get(), "timeline.incident.month", message);
             return None;
         }
         text.push_str(&format!("-{month:02}"));
         if let Some((day, day_raw)) = day {
             if !(1..=31).contains(&day) {
-                r.problem(day_raw, "timeline.incident.day", format!("day {day} is out of range: expected 1 to 31"));
+                let message = format!("day {day} is out of range: expected 1 to 31");
+                r.problem(day_raw.get(), "timeline.incident.day", message);
                 return None;
             }
             text.push_str(&format!("-{day:02}"));
             return match PartialDate::parse(&text) {
                 Ok(d) => Some(d),
                 Err(e) => {
-                    r.problem(day_raw, "timeline.incident.day", e);
+                    r.problem(day_raw.get(), "timeline.incident.day", e);
                     None
                 }
             };
@@ -328,24 +236,23 @@ fn external_type(varieties: &[&str]) -> ActorType {
 }
 
 /// `actor.<category>`: one actor per category present, and the union of their motives.
-fn actors(r: &mut Reader, root: &Map) -> (Vec<Actor>, Vec<Motive>) {
+fn actors(r: &mut Reader, root: &Fields) -> (Vec<Actor>, Vec<Motive>) {
     let mut actors = Vec::new();
     let mut motives = Vec::new();
-    let Some(actor_map) = r.child(root, "", "actor") else {
+    let Some(actor_map) = r.child(root, "actor") else {
         return (actors, motives);
     };
     for category in ACTORS {
-        let path = format!("actor.{category}");
-        let Some(a) = r.child(&actor_map, "actor", category) else {
+        let Some(a) = r.child(&actor_map, category) else {
             continue;
         };
-        for (i, (value, raw)) in r.strings(&a, &path, "motive").into_iter().enumerate() {
+        for (i, (value, raw)) in r.texts_of(&a, "motive").into_iter().enumerate() {
             match motive(&value) {
                 Ok(Some(m)) if !motives.contains(&m) => motives.push(m),
                 Ok(_) => {}
                 Err(()) => r.problem(
-                    raw,
-                    &format!("{path}.motive[{i}]"),
+                    raw.get(),
+                    &format!("{}[{i}]", a.path_of("motive")),
                     format!(
                         "unknown motive {value:?}, expected one of: Financial, Espionage, Ideology, Grudge, Fun, \
                          Convenience, Fear, Secondary, Other, Unknown, NA"
@@ -353,11 +260,11 @@ fn actors(r: &mut Reader, root: &Map) -> (Vec<Actor>, Vec<Motive>) {
                 ),
             }
         }
-        let varieties: Vec<String> = r.strings(&a, &path, "variety").into_iter().map(|(v, _)| v).collect();
+        let varieties: Vec<String> = r.texts_of(&a, "variety").into_iter().map(|(v, _)| v).collect();
         let varieties: Vec<&str> = varieties.iter().map(String::as_str).collect();
-        let location = r.strings(&a, &path, "country").iter().find_map(|(c, _)| country_name(c)).map(str::to_string);
+        let location = r.texts_of(&a, "country").iter().find_map(|(c, _)| country_name(c)).map(str::to_string);
         let names: Vec<String> = match category {
-            "external" => r.strings(&a, &path, "name").into_iter().map(|(n, _)| n).filter(|n| !is_uuid(n)).collect(),
+            "external" => r.texts_of(&a, "name").into_iter().map(|(n, _)| n).filter(|n| !is_uuid(n)).collect(),
             _ => Vec::new(),
         };
         let kind = match category {
@@ -385,17 +292,17 @@ fn actors(r: &mut Reader, root: &Map) -> (Vec<Actor>, Vec<Motive>) {
 }
 
 /// `action.<category>.variety` values as VERIS techniques, grouped by category in schema order.
-fn action_categories(r: &mut Reader, root: &Map) -> Vec<(&'static str, Vec<TechniqueRef>)> {
-    let Some(action) = r.child(root, "", "action") else {
+fn action_categories(r: &mut Reader, root: &Fields) -> Vec<(&'static str, Vec<TechniqueRef>)> {
+    let Some(action) = r.child(root, "action") else {
         return Vec::new();
     };
     let mut out = Vec::new();
     for category in ACTIONS {
-        let Some(a) = r.child(&action, "action", category) else {
+        let Some(a) = r.child(&action, category) else {
             continue;
         };
         let mut ttps: Vec<TechniqueRef> = Vec::new();
-        for (variety, _) in r.strings(&a, &format!("action.{category}"), "variety") {
+        for (variety, _) in r.texts_of(&a, "variety") {
             let t = TechniqueRef::Other {
                 name: format!("{}: {variety}", capitalize(category)),
                 framework: Some("VERIS".to_string()),
@@ -411,9 +318,9 @@ fn action_categories(r: &mut Reader, root: &Map) -> Vec<(&'static str, Vec<Techn
 }
 
 /// `attribute.*` present means the record says that property was affected; absent says nothing.
-fn cia(r: &mut Reader, root: &Map) -> Option<Cia> {
-    let attribute = r.child(root, "", "attribute")?;
-    let mut impact = |key: &str| match r.child(&attribute, "attribute", key) {
+fn cia(r: &mut Reader, root: &Fields) -> Option<Cia> {
+    let attribute = r.child(root, "attribute")?;
+    let mut impact = |key: &str| match r.child(&attribute, key) {
         Some(_) => Impact::Affected,
         None => Impact::Unknown,
     };
@@ -423,20 +330,20 @@ fn cia(r: &mut Reader, root: &Map) -> Option<Cia> {
         return None;
     }
     let note = r
-        .child(&attribute, "attribute", "confidentiality")
-        .and_then(|c| r.string(&c, "attribute.confidentiality", "data_disclosure"))
+        .child(&attribute, "confidentiality")
+        .and_then(|c| r.text_of(&c, "data_disclosure"))
         .map(|d| format!("Data disclosure (VERIS): {d}"));
     Some(Cia { confidentiality, integrity, availability, note })
 }
 
 /// `impact.overall_amount`, only when it is in US dollars.
-fn loss(r: &mut Reader, root: &Map) -> Option<u64> {
-    let impact = r.child(root, "", "impact")?;
-    let currency = r.string(&impact, "impact", "iso_currency_code");
-    let raw = Reader::field(&impact, "overall_amount")?;
+fn loss(r: &mut Reader, root: &Fields) -> Option<u64> {
+    let impact = r.child(root, "impact")?;
+    let currency = r.text_of(&impact, "iso_currency_code");
+    let raw = impact.get("overall_amount")?;
     let amount: f64 = r.typed(raw, "impact.overall_amount", "a number")?;
     if amount < 0.0 || !amount.is_finite() {
-        r.problem(raw, "impact.overall_amount", format!("expected a positive amount, found {amount}"));
+        r.problem(raw.get(), "impact.overall_amount", format!("expected a positive amount, found {amount}"));
         return None;
     }
     // Amounts above u64 range saturate, which is the intended reading of an absurd figure.

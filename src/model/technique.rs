@@ -91,9 +91,12 @@ impl Catalog {
         Self { by_id: techniques.into_iter().map(|t| (t.id.clone(), t)).collect() }
     }
 
-    /// Adds techniques, replacing those of the same id.
-    pub fn extend(&mut self, other: Catalog) {
-        self.by_id.extend(other.by_id);
+    /// Adds the techniques whose ids it does not hold yet: the names it has win, and of two new
+    /// techniques with one id the first wins.
+    pub fn add_missing(&mut self, techniques: impl IntoIterator<Item = Technique>) {
+        for t in techniques {
+            self.by_id.entry(t.id.clone()).or_insert(t);
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<&Technique> {
