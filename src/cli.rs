@@ -428,7 +428,7 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure
             .filter(|r| corpus.find(r).is_none())
             .map(move |r| format!("record {:?}: related id {r:?} is not in the files given", i.id))
     });
-    for note in unknown.iter().cloned().chain(dangling) {
+    for note in dataset.notes.iter().cloned().chain(unknown.iter().cloned()).chain(dangling) {
         writeln!(out, "note: {note}")?;
     }
     writeln!(out, "ok: {} incidents in {}", dataset.incidents.len(), dataset.label)?;

@@ -288,7 +288,7 @@ fn an_attribution_loop_ends_and_names_each_actor_once() {
 }
 
 #[test]
-fn what_is_left_out_loads_and_is_listed_under_skip_invalid() {
+fn what_is_left_out_loads_and_is_listed_as_notes() {
     let path = data("dangling-2.1.json");
     let d = load_ok(std::slice::from_ref(&path));
     assert_eq!(d.incidents.len(), 1);
@@ -298,7 +298,8 @@ fn what_is_left_out_loads_and_is_listed_under_skip_invalid() {
     assert!(campaign.actors.is_empty() && campaign.ttps.is_empty());
     assert_eq!(campaign.sources[0].heading(), "Partial export report");
 
-    let opts = LoadOptions { skip_invalid: true, ..Default::default() };
+    // Notes, not problems: listed whether or not invalid records are skipped.
+    let opts = LoadOptions::default();
     let d = load(std::slice::from_ref(&path), &opts).unwrap();
     let file = path.display().to_string();
     let want = [
@@ -315,12 +316,13 @@ fn what_is_left_out_loads_and_is_listed_under_skip_invalid() {
             "{file}:23:9: record \"report--a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5e\", field object_refs[1]: \"campaign--00000000-0000-4000-8000-000000000001\" is not in the bundle"
         ),
     ];
-    assert_eq!(d.skipped, want);
+    assert_eq!(d.notes, want);
+    assert!(d.skipped.is_empty());
 
     let d = load(&[data("playbook-2.0.json")], &opts).unwrap();
     let file = data("playbook-2.0.json").display().to_string();
     assert_eq!(
-        d.skipped,
+        d.notes,
         [
             format!("{file}: left out 2 objects whose types make no incident: indicator 1, x-example-playbook-step 1"),
             format!("{file}: left out 1 revoked or deprecated object: campaign 1"),

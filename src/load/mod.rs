@@ -291,9 +291,12 @@ fn finish(
     if !problems.is_empty() && !opts.skip_invalid {
         return Err(LoadError::Invalid(problems));
     }
-    let mut skipped: Vec<String> = problems.iter().map(ToString::to_string).collect();
-    if opts.skip_invalid {
-        skipped.extend(notes.iter().map(ToString::to_string));
-    }
-    Ok(Dataset { incidents, catalog, label, skipped, rejected })
+    Ok(Dataset {
+        incidents,
+        catalog,
+        label,
+        skipped: problems.iter().map(ToString::to_string).collect(),
+        rejected,
+        notes: notes.iter().map(ToString::to_string).collect(),
+    })
 }

@@ -272,6 +272,9 @@ pub struct Dataset {
     pub skipped: Vec<String>,
     /// The records left out, by id or place: one problem may reject a record, or a whole file.
     pub rejected: Vec<String>,
+    /// What a loader left out on purpose, one line each: objects that make no incident,
+    /// revoked objects, references to objects not in the file. Never errors.
+    pub notes: Vec<String>,
 }
 
 /// A loss as analysts say it: `$37.3M`, `$1.5B`, `$850K`, `$9,500`.

@@ -14,7 +14,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         Some(Popup::Help) => popup(frame, area, " Help ", help_lines(state, theme), state.popup_scroll(), theme),
         Some(Popup::Skipped) => {
             let mut lines = vec![Line::styled(skipped_heading(&state.corpus().dataset), theme.header()), Line::raw("")];
-            lines.extend(state.corpus().dataset.skipped.iter().map(|s| Line::raw(theme.text(s).into_owned())));
+            let dataset = &state.corpus().dataset;
+            lines.extend(dataset.skipped.iter().map(|s| Line::raw(theme.text(s).into_owned())));
+            if !dataset.notes.is_empty() {
+                lines.push(Line::raw(""));
+                lines.push(Line::styled("Left out on purpose:", theme.header()));
+                lines.extend(dataset.notes.iter().map(|s| Line::raw(theme.text(s).into_owned())));
+            }
             popup(frame, area, " Skipped records ", lines, state.popup_scroll(), theme)
         }
         Some(Popup::Facets) => super::facets::render(frame, area, state, theme),
