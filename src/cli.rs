@@ -1,6 +1,6 @@
 //! The command line: clap definitions, and the output of the non-interactive commands.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -9,6 +9,7 @@ use unicode_width::UnicodeWidthStr;
 use crate::load::{self, Format, LoadError, LoadOptions};
 use crate::model::{Dataset, Incident, TechniqueRef, format_usd};
 use crate::query::{Hit, Matcher, Query, SortKey, search};
+use crate::taxii::{self, Auth, TaxiiOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +34,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Check dataset files: exit 0 when valid, 1 with every problem listed.
     Validate(ValidateArgs),
+    /// List a TAXII 2.1 server's API roots and collections.
+    Taxii(TaxiiListArgs),
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +52,58 @@ pub struct DataArgs {
     /// Load the valid records and report the rest instead of failing.
     #[arg(long)]
     pub skip_invalid: bool,
+    #[command(flatten)]
+    pub taxii: TaxiiArgs,
+}
+
+/// Options for PATHs that are TAXII 2.1 URLs.
+#[derive(Debug, Args, Default)]
+pub struct TaxiiArgs {
+    /// The collection (title or id) when a URL is a TAXII server or API root.
+    #[arg(long, value_name = "TITLE|ID")]
+    pub collection: Option<String>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Use the cached copy of TAXII collections alone; do not contact the servers.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// How to reach a TAXII server.
+#[derive(Debug, Args, Default)]
+pub struct ConnectionArgs {
+    /// TAXII user for basic auth; the password comes from INCIDENTS_TAXII_PASSWORD or a prompt.
+    /// Without it, a bearer token from INCIDENTS_TAXII_TOKEN is sent when set.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Allow plain http:// to hosts other than loopback addresses.
+    #[arg(long)]
+    pub allow_http: bool,
+    /// PEM file of the certificate authorities to trust for TAXII servers (an in-house CA).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl ConnectionArgs {
+    /// TAXII options, with the password asked for now: before the browser takes the terminal.
+    fn options(&self, need_credentials: bool) -> Result<TaxiiOptions, Failure> {
+        let auth = if need_credentials {
+            Auth::resolve(self.user.as_deref()).map_err(|e| Failure::new(2, e.to_string()))?
+        } else {
+            // Offline, a user name still picks that user's cached copy.
+            self.user.clone().map_or(Auth::None, |user| Auth::Basic { user, password: String::new() })
+        };
+        Ok(TaxiiOptions { auth, allow_http: self.allow_http, ca_cert: self.ca_cert.clone(), ..TaxiiOptions::default() })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TaxiiListArgs {
+    /// The server's discovery URL (…/taxii2/), an API root, or a collection URL.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -178,7 +233,7 @@ impl From<LoadError> for Failure {
     fn from(e: LoadError) -> Self {
         let lines = match &e {
             LoadError::Invalid(problems) => problems.iter().map(ToString::to_string).collect(),
-            LoadError::Io { .. } | LoadError::Cancelled => vec![e.to_string()],
+            LoadError::Io { .. } | LoadError::Cancelled | LoadError::Taxii(_) => vec![e.to_string()],
         };
         Failure { code: e.exit_code(), lines }
     }
@@ -194,16 +249,72 @@ impl From<io::Error> for Failure {
     }
 }
 
-/// Loads the paths, or the bundled dataset when there are none.
+/// Loads the paths, or the bundled dataset when there are none. Warnings about TAXII
+/// collections (a cached copy opened because the server is unreachable) go to stderr.
 pub fn load_data(args: &DataArgs) -> Result<Dataset, Failure> {
-    let opts = LoadOptions {
+    let remote = args.paths.iter().any(|p| p.to_str().is_some_and(taxii::is_url));
+    let mut taxii = args.taxii.connection.options(remote && !args.taxii.offline)?;
+    taxii.collection = args.taxii.collection.clone();
+    taxii.offline = args.taxii.offline;
+    let mut opts = LoadOptions {
         format: args.format.into(),
         skip_invalid: args.skip_invalid,
         attack: args.attack.clone(),
+        taxii,
         ..Default::default()
     };
-    let dataset = if args.paths.is_empty() { load::bundled(&opts)? } else { load::load(&args.paths, &opts)? };
+    let dataset = if args.paths.is_empty() {
+        load::bundled(&opts)?
+    } else if remote && !args.taxii.offline && std::io::stderr().is_terminal() {
+        let progress = std::sync::Arc::new(load::Progress::default());
+        opts.progress = Some(progress.clone());
+        let line = ProgressLine::start(progress);
+        let result = load::load(&args.paths, &opts);
+        line.finish();
+        result?
+    } else {
+        load::load(&args.paths, &opts)?
+    };
+    for warning in &dataset.warnings {
+        eprintln!("incidents: warning: {warning}");
+    }
     Ok(dataset)
+}
+
+/// The stage of a TAXII fetch on one line of the terminal's stderr, redrawn in place.
+struct ProgressLine {
+    done: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl ProgressLine {
+    fn start(progress: std::sync::Arc<load::Progress>) -> Self {
+        let (done, stop) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let mut shown = String::new();
+            let mut draw = |stage: String| {
+                if stage != shown && !stage.is_empty() {
+                    eprint!("\r\x1b[2K{}", crate::model::sanitize(&stage));
+                    shown = stage;
+                }
+            };
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stop.recv_timeout(std::time::Duration::from_millis(100))
+            {
+                draw(progress.snapshot().stage);
+            }
+            draw(progress.snapshot().stage);
+            if !shown.is_empty() {
+                eprintln!();
+            }
+        });
+        ProgressLine { done, thread }
+    }
+
+    fn finish(self) {
+        let _ = self.done.send(());
+        let _ = self.thread.join();
+    }
 }
 
 /// Runs a query the way the search bar does.
@@ -447,5 +558,51 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure
         writeln!(out, "note: {note}")?;
     }
     writeln!(out, "ok: {} incidents in {}", dataset.incidents.len(), dataset.label)?;
+    Ok(())
+}
+
+/// `incidents taxii URL`: the API roots and collections the user can see.
+pub fn taxii(args: &TaxiiListArgs, out: &mut impl Write) -> Result<(), Failure> {
+    let opts = args.connection.options(true)?;
+    let listing = taxii::list(&args.url, &opts).map_err(|e| Failure::new(2, e.to_string()))?;
+    let clean = |s: &str| crate::model::sanitize(s).replace('\n', " ");
+    if let Some(title) = &listing.server {
+        writeln!(out, "{}", clean(title))?;
+    }
+    for root in &listing.roots {
+        let title = root.title.as_deref().map(|t| format!(" ({})", clean(t))).unwrap_or_default();
+        writeln!(out, "\nAPI root {}{title}", root.url)?;
+        match &root.collections {
+            Err(why) => writeln!(out, "  cannot list its collections: {why}")?,
+            Ok(cs) if cs.is_empty() => writeln!(out, "  no collections visible to these credentials")?,
+            Ok(cs) => {
+                let rows: Vec<[String; 4]> = cs
+                    .iter()
+                    .map(|c| {
+                        let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+                        [clean(&c.id), clean(&c.title), yes(c.can_read), yes(c.can_write)]
+                    })
+                    .collect();
+                let header = ["ID", "TITLE", "READ", "WRITE"].map(String::from);
+                let mut widths = header.clone().map(|h| h.width());
+                for row in &rows {
+                    for (w, cell) in widths.iter_mut().zip(row) {
+                        *w = (*w).max(cell.width());
+                    }
+                }
+                for row in std::iter::once(&header).chain(&rows) {
+                    let mut line = String::from("  ");
+                    for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+                        line.push_str(cell);
+                        if i + 1 < row.len() {
+                            line.push_str(&" ".repeat(w - cell.width() + 2));
+                        }
+                    }
+                    writeln!(out, "{}", line.trim_end())?;
+                }
+            }
+        }
+    }
+    writeln!(out, "\nOpen one with: incidents API_ROOT/collections/ID/  (or: incidents {} --collection TITLE)", args.url)?;
     Ok(())
 }

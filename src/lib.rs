@@ -1,6 +1,6 @@
 //! `incidents`: a terminal browser for cyber-incident datasets.
 //!
-//! The core (`model`, `load`, `query`) knows nothing of terminals; `app` turns keys into state
+//! The core (`model`, `load`, `query`, `taxii`) knows nothing of terminals; `app` turns keys into state
 //! changes, `ui` draws state, `tui` owns the terminal, `cli` the command line.
 
 pub mod app;
@@ -8,5 +8,6 @@ pub mod cli;
 pub mod load;
 pub mod model;
 pub mod query;
+pub mod taxii;
 pub mod tui;
 pub mod ui;

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         Some(Command::List(args)) => cli::list(args, &mut out),
         Some(Command::Show(args)) => cli::show(args, &mut out),
         Some(Command::Validate(args)) => cli::validate(args, &mut out),
+        Some(Command::Taxii(args)) => cli::taxii(args, &mut out),
         None => {
             drop(out);
             return finish(browse(&cli), &mut io::sink());

@@ -270,6 +270,8 @@ pub struct Dataset {
     pub label: String,
     /// Records left out under `--skip-invalid`, one line each.
     pub skipped: Vec<String>,
+    /// Said once, on stderr and in the title bar: "cached data from …: server unreachable (…)".
+    pub warnings: Vec<String>,
 }
 
 impl Dataset {
