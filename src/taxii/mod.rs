@@ -174,10 +174,11 @@ pub fn open(url: &str, opts: &TaxiiOptions, progress: Option<&Progress>) -> Resu
     }
     if let Some(p) = progress {
         p.set_stage(format!(
-            "fetched {}: {} new objects in {} pages, {} in all",
+            "fetched {}: {} new objects in {} page{}, {} in all",
             header.title,
             group_thousands(new_objects as u64),
             fetched.pages,
+            if fetched.pages == 1 { "" } else { "s" },
             group_thousands(objects.len() as u64)
         ));
     }
@@ -421,17 +422,9 @@ fn fall_back(
     error: &TaxiiError,
     warnings: Vec<String>,
 ) -> Result<Opened, TaxiiError> {
-    match cached(dir, url, opts, Some(error)) {
-        Ok(entry) => {
-            let note = unreachable_note(Some(&entry), error);
-            Ok(from_cache(entry, note, warnings))
-        }
-        Err(TaxiiError::Cache { why, .. }) if why.starts_with("no cached copy") => Err(TaxiiError::Unreachable {
-            url: url.to_string(),
-            why: format!("{}; {why}", error.reason()),
-        }),
-        Err(e) => Err(e),
-    }
+    let entry = cached(dir, url, opts, Some(error))?;
+    let note = unreachable_note(Some(&entry), error);
+    Ok(from_cache(entry, note, warnings))
 }
 
 fn unreachable_note(entry: Option<&Entry>, error: &TaxiiError) -> String {
@@ -458,10 +451,12 @@ fn cached(
     let path = if collection_parts(url).is_some() {
         cache::file_for(dir, url, user)
     } else {
-        let matching: Vec<(PathBuf, Header)> = cache::entries(dir)
+        // The collection may have been opened through another of the server's URLs.
+        let (mine, others): (Vec<(PathBuf, Header)>, Vec<(PathBuf, Header)>) = cache::entries(dir)
             .into_iter()
-            .filter(|(_, h)| h.user.as_deref() == user && (h.source_url == url || h.collection_url.starts_with(url)))
-            .collect();
+            .filter(|(_, h)| h.source_url == url || origin(&h.collection_url) == origin(url))
+            .partition(|(_, h)| h.user.as_deref() == user);
+        let matching = mine;
         let titles = || matching.iter().map(|(_, h)| format!("{:?} (id {})", h.title, h.id)).collect::<Vec<_>>();
         let Some(wanted) = opts.collection.as_deref() else {
             return Err(TaxiiError::NotACollection { url: url.to_string(), available: titles() });
@@ -473,10 +468,14 @@ fn cached(
         match found {
             Some((p, _)) => p.clone(),
             None => {
-                let cached = if matching.is_empty() {
-                    String::new()
-                } else {
+                let mut users: Vec<&str> = others.iter().filter_map(|(_, h)| h.user.as_deref()).collect();
+                users.dedup();
+                let cached = if !matching.is_empty() {
                     format!(" (cached from there: {})", titles().join(", "))
+                } else if !users.is_empty() {
+                    format!(" for this user (there are copies for --user {})", users.join(", "))
+                } else {
+                    String::new()
                 };
                 return Err(fail(format!("{prefix}no cached copy of a collection {wanted:?}{cached}")));
             }
@@ -515,6 +514,12 @@ fn collection_parts(url: &str) -> Option<(String, String)> {
     let trimmed = url.trim_end_matches('/');
     let (root, id) = trimmed.rsplit_once("/collections/")?;
     (!id.is_empty() && !id.contains('/') && !id.contains('?')).then(|| (format!("{root}/"), id.to_string()))
+}
+
+/// `scheme://host:port` of a URL, lower-cased.
+fn origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    format!("{scheme}://{}", rest.split('/').next().unwrap_or_default()).to_ascii_lowercase()
 }
 
 /// TAXII resource URLs end with a slash; users often leave it off.
