@@ -603,6 +603,10 @@ pub fn taxii(args: &TaxiiListArgs, out: &mut impl Write) -> Result<(), Failure> 
             }
         }
     }
-    writeln!(out, "\nOpen one with: incidents API_ROOT/collections/ID/  (or: incidents {} --collection TITLE)", args.url)?;
+    writeln!(
+        out,
+        "\nOpen one with: incidents API_ROOT/collections/ID/  (or: incidents {} --collection TITLE)",
+        args.url
+    )?;
     Ok(())
 }

@@ -140,8 +140,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// The incidents as native JSON, in id order.
 fn incidents_json(dataset: &incidents::model::Dataset) -> Vec<serde_json::Value> {
-    let mut all: Vec<serde_json::Value> =
-        dataset.incidents.iter().map(|i| serde_json::to_value(i).unwrap()).collect();
+    let mut all: Vec<serde_json::Value> = dataset.incidents.iter().map(|i| serde_json::to_value(i).unwrap()).collect();
     all.sort_by_key(|v| v["id"].as_str().unwrap_or_default().to_string());
     all
 }
@@ -173,7 +172,11 @@ fn a_collection_loads_to_the_incidents_of_the_same_bundles_as_files() {
     assert!(from_server.warnings.is_empty(), "{:?}", from_server.warnings);
     assert_eq!(from_files.incidents.len(), 5);
     assert_eq!(incidents_json(&from_server), incidents_json(&from_files));
-    assert!(progress.snapshot().stage.starts_with("fetched Incident reports: 0 new objects"), "{:?}", progress.snapshot());
+    assert!(
+        progress.snapshot().stage.starts_with("fetched Incident reports: 0 new objects"),
+        "{:?}",
+        progress.snapshot()
+    );
 }
 
 #[test]
@@ -183,16 +186,17 @@ fn a_wrong_password_exits_2_naming_the_user_and_url() {
     let out = run(&["list", "--user", USER, &server.collection()], cache.path(), Some("wrong"));
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(
-        err.contains(&format!("authentication failed for {USER} at {}", server.collection())),
-        "{err}"
-    );
+    assert!(err.contains(&format!("authentication failed for {USER} at {}", server.collection())), "{err}");
     assert!(out.stdout.is_empty());
 
     // No password and no terminal to ask on: said plainly, not a hang.
     let out = run(&["list", "--user", USER, &server.collection()], cache.path(), None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no password for analyst: set INCIDENTS_TAXII_PASSWORD"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no password for analyst: set INCIDENTS_TAXII_PASSWORD"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -206,7 +210,10 @@ fn with_the_server_stopped_the_cache_opens_with_a_warning() {
     assert!(text(&online.stdout).contains("menuPass"));
     drop(server);
 
-    for args in [vec!["list", "--user", USER, &url], vec!["list", "--user", USER, &discovery, "--collection", "Incident reports"]] {
+    for args in [
+        vec!["list", "--user", USER, &url],
+        vec!["list", "--user", USER, &discovery, "--collection", "Incident reports"],
+    ] {
         let offline = run(&args, cache.path(), Some(PASSWORD));
         assert!(offline.status.success(), "{}", text(&offline.stderr));
         assert_eq!(text(&offline.stdout), text(&online.stdout));
@@ -230,7 +237,13 @@ fn with_the_server_stopped_the_cache_opens_with_a_warning() {
     // Another user has no cached copy: a clear error, exit 2.
     let out = run(&["list", "--offline", &discovery, "--collection", "Incident reports"], cache.path(), None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no cached copy of a collection \"Incident reports\" for this user (there are copies for --user analyst)"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(
+            "no cached copy of a collection \"Incident reports\" for this user (there are copies for --user analyst)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -262,7 +275,8 @@ fn a_damaged_cache_is_reported_and_fetched_again() {
     let cache = tempfile::tempdir().unwrap();
     let opts = options(cache.path());
     taxii::open(&server.collection(), &opts, None).unwrap();
-    let files: Vec<PathBuf> = std::fs::read_dir(cache.path().join("taxii")).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<PathBuf> =
+        std::fs::read_dir(cache.path().join("taxii")).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), 1, "one file per server and collection: {files:?}");
     let whole = std::fs::read_to_string(&files[0]).unwrap();
     std::fs::write(&files[0], &whole[..whole.len() * 2 / 3]).unwrap();
@@ -291,7 +305,10 @@ fn taxii_lists_api_roots_and_collections_and_names_what_is_missing() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listing = text(&out.stdout);
     assert!(listing.starts_with("Test TAXII server\n"), "{listing}");
-    assert!(listing.contains(&format!("API root http://127.0.0.1:{}/api1/ (Incident sharing)", server.port)), "{listing}");
+    assert!(
+        listing.contains(&format!("API root http://127.0.0.1:{}/api1/ (Incident sharing)", server.port)),
+        "{listing}"
+    );
     assert!(listing.contains(&format!("{COLLECTION}  Incident reports  yes   yes")), "{listing}");
     assert!(listing.contains("52892447-4d7e-4f70-b94d-d7f22742ff63  Restricted feed   no    no"), "{listing}");
 
@@ -307,10 +324,15 @@ fn taxii_lists_api_roots_and_collections_and_names_what_is_missing() {
     let out = run(&["list", "--user", USER, &server.discovery()], cache.path(), Some(PASSWORD));
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("is a TAXII server, not a collection: choose one with --collection"));
-    let out = run(&["list", "--user", USER, &server.discovery(), "--collection", "Reports"], cache.path(), Some(PASSWORD));
+    let out =
+        run(&["list", "--user", USER, &server.discovery(), "--collection", "Reports"], cache.path(), Some(PASSWORD));
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no collection \"Reports\""), "{}", text(&out.stderr));
-    let out = run(&["list", "--user", USER, &server.discovery(), "--collection", "restricted feed"], cache.path(), Some(PASSWORD));
+    let out = run(
+        &["list", "--user", USER, &server.discovery(), "--collection", "restricted feed"],
+        cache.path(),
+        Some(PASSWORD),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("is not readable for analyst"), "{}", text(&out.stderr));
 }
@@ -352,12 +374,18 @@ const COLLECTION_JSON: &str = r#"{"id": "c1", "title": "Feed", "can_read": true,
 #[test]
 fn a_server_that_answers_garbage_gets_a_clear_error() {
     let cache = tempfile::tempdir().unwrap();
-    let (port, requests) = fake_server(vec![http("200 OK", "Content-Type: text/html\r\n", "<html><body>Welcome to nginx!</body></html>")]);
+    let (port, requests) =
+        fake_server(vec![http("200 OK", "Content-Type: text/html\r\n", "<html><body>Welcome to nginx!</body></html>")]);
     let url = format!("http://127.0.0.1:{port}/taxii2/");
     let out = run(&["list", &url, "--collection", "Feed"], cache.path(), None);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains(&format!("{url} is not a TAXII 2.1 server: the answer (text/html) is not JSON: \"<html><body>Welcome to nginx!")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{url} is not a TAXII 2.1 server: the answer (text/html) is not JSON: \"<html><body>Welcome to nginx!"
+        )),
+        "{err}"
+    );
     let head = requests.recv_timeout(Duration::from_secs(5)).unwrap();
     assert!(head.starts_with("GET /taxii2/ HTTP/1.1\r\n"), "{head}");
     assert!(head.to_ascii_lowercase().contains("accept: application/taxii+json;version=2.1\r\n"), "{head}");
@@ -402,7 +430,12 @@ fn not_a_taxii_2_1_server_and_tls_failures_are_named() {
     let (port, _r) = fake_server(vec![http("406 Not Acceptable", "", "")]);
     let out = run(&["list", &format!("http://127.0.0.1:{port}/api1/collections/c1/")], cache.path(), None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("is not a TAXII 2.1 server: it does not serve application/taxii+json;version=2.1 (HTTP 406)"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("is not a TAXII 2.1 server: it does not serve application/taxii+json;version=2.1 (HTTP 406)"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // https to a server that does not speak TLS.
     let (port, _r) = fake_server(vec![http("400 Bad Request", "", "plain")]);

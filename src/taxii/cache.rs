@@ -34,8 +34,11 @@ pub fn default_dir() -> Option<PathBuf> {
 /// The file for a collection seen by a user: the host, readable, and a hash of the rest.
 pub fn file_for(dir: &Path, collection_url: &str, user: Option<&str>) -> PathBuf {
     let host = collection_url.split("://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or("server");
-    let host: String =
-        host.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).take(64).collect();
+    let host: String = host
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .take(64)
+        .collect();
     let key = format!("{collection_url}\n{}", user.unwrap_or_default());
     dir.join(format!("{host}-{:016x}.json", fnv1a64(key.as_bytes())))
 }
@@ -185,7 +188,10 @@ pub fn read(path: &Path, collection_url: Option<&str>, user: Option<&str>) -> Re
     let text = std::str::from_utf8(&bytes).map_err(|_| "not UTF-8 text".to_string())?;
     let file: File = serde_json::from_str(text).map_err(|e| format!("not a complete cache file ({e})"))?;
     if file.format != FORMAT || file.version != VERSION {
-        return Err(format!("format {:?} version {}, expected {FORMAT:?} version {VERSION}", file.format, file.version));
+        return Err(format!(
+            "format {:?} version {}, expected {FORMAT:?} version {VERSION}",
+            file.format, file.version
+        ));
     }
     if collection_url.is_some_and(|u| u != file.collection_url) || user != file.user.as_deref() {
         return Err(format!("it holds {} for another source or user", file.collection_url));
@@ -201,7 +207,8 @@ pub fn read(path: &Path, collection_url: Option<&str>, user: Option<&str>) -> Re
     let mut objects = Objects::default();
     for (n, raw) in raws.into_iter().enumerate() {
         let page = format!("{{\"objects\": [{}]}}", raw.get());
-        let mut parsed = super::envelope::parse_page(&page).map_err(|p| format!("object {}: {}", n + 1, p.join("; ")))?;
+        let mut parsed =
+            super::envelope::parse_page(&page).map_err(|p| format!("object {}: {}", n + 1, p.join("; ")))?;
         if let Some(o) = parsed.objects.pop() {
             objects.insert(o);
         }
@@ -344,7 +351,10 @@ mod tests {
         objects.insert(object("campaign--2", "2020-01-01T00:00:00Z"));
         assert_eq!(objects.len(), 2);
         assert!(objects.to_json_array().contains("2021-01-01"));
-        assert_eq!(later(Some("2020-01-01T00:00:00.5Z".into()), Some("2020-01-01T00:00:00.25Z".into())).as_deref(), Some("2020-01-01T00:00:00.5Z"));
+        assert_eq!(
+            later(Some("2020-01-01T00:00:00.5Z".into()), Some("2020-01-01T00:00:00.25Z".into())).as_deref(),
+            Some("2020-01-01T00:00:00.5Z")
+        );
     }
 
     #[test]

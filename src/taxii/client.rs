@@ -94,9 +94,8 @@ impl Client {
             }
             let mut response = request.call().map_err(|e| transport_error(url, &host, e))?;
             let status = response.status().as_u16();
-            let header = |name: &str| {
-                response.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string())
-            };
+            let header =
+                |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string());
             let retry_after = header("retry-after");
             let date_added_last = header("x-taxii-date-added-last");
             let content_type = header("content-type");
@@ -285,6 +284,6 @@ mod tests {
             error_detail(r#"{"title": "ProcessingError", "description": "bad limit", "http_status": "400"}"#),
             "ProcessingError: bad limit"
         );
-        assert_eq!(error_detail("<html>\n<b>oops</b>\x1b[2J</html>"), "<html> <b>oops</b>[2J</html>");
+        assert_eq!(error_detail("<html>\n<b>oops</b>\x1b[2J</html>"), "<html> <b>oops</b></html>");
     }
 }

@@ -102,7 +102,8 @@ pub fn parse_page(text: &str) -> Result<Page, Vec<String>> {
 /// Checks that an object has what a STIX object must have to be kept and merged: a type and an
 /// id of that type.
 fn object(raw: &RawValue) -> Result<Object, String> {
-    let head: Head = serde_json::from_str(raw.get()).map_err(|_| format!("is {}, expected a STIX object", json_kind(raw)))?;
+    let head: Head =
+        serde_json::from_str(raw.get()).map_err(|_| format!("is {}, expected a STIX object", json_kind(raw)))?;
     let string = |field: Option<&RawValue>| field.and_then(|f| serde_json::from_str::<String>(f.get()).ok());
     let id = string(head.id);
     let kind = string(head.kind);

@@ -240,7 +240,12 @@ struct Resolved {
 }
 
 /// Finds the collection a URL (and `--collection`) names.
-fn resolve(client: &Client, url: &str, wanted: Option<&str>, progress: Option<&Progress>) -> Result<Resolved, TaxiiError> {
+fn resolve(
+    client: &Client,
+    url: &str,
+    wanted: Option<&str>,
+    progress: Option<&Progress>,
+) -> Result<Resolved, TaxiiError> {
     if let Some((root, id)) = collection_parts(url) {
         return match client.get(url, &[], progress) {
             Ok(reply) => Ok(Resolved { url: url.to_string(), info: json(&reply, url)? }),
@@ -380,8 +385,11 @@ fn fetch(
             query.push(("next", n));
         }
         let reply = client.get(&url, &query, progress)?;
-        let content = envelope::parse_page(&reply.body)
-            .map_err(|problems| TaxiiError::Envelope { url: url.clone(), page, problems })?;
+        let content = envelope::parse_page(&reply.body).map_err(|problems| TaxiiError::Envelope {
+            url: url.clone(),
+            page,
+            problems,
+        })?;
         let count = content.objects.len();
         if let Some(p) = progress {
             p.add_records(count as u64);
@@ -452,7 +460,7 @@ fn cached(
         cache::file_for(dir, url, user)
     } else {
         // The collection may have been opened through another of the server's URLs.
-        let (mine, others): (Vec<(PathBuf, Header)>, Vec<(PathBuf, Header)>) = cache::entries(dir)
+        let (mine, others): (Vec<_>, Vec<_>) = cache::entries(dir)
             .into_iter()
             .filter(|(_, h)| h.source_url == url || origin(&h.collection_url) == origin(url))
             .partition(|(_, h)| h.user.as_deref() == user);
