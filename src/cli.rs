@@ -253,9 +253,7 @@ impl From<io::Error> for Failure {
 /// collections (a cached copy opened because the server is unreachable) go to stderr.
 pub fn load_data(args: &DataArgs) -> Result<Dataset, Failure> {
     let remote = args.paths.iter().any(|p| p.to_str().is_some_and(taxii::is_url));
-    let mut taxii = args.taxii.connection.options(remote && !args.taxii.offline)?;
-    taxii.collection = args.taxii.collection.clone();
-    taxii.offline = args.taxii.offline;
+    let taxii = taxii_options(args)?;
     let mut opts = LoadOptions {
         format: args.format.into(),
         skip_invalid: args.skip_invalid,
@@ -279,6 +277,16 @@ pub fn load_data(args: &DataArgs) -> Result<Dataset, Failure> {
         eprintln!("incidents: warning: {warning}");
     }
     Ok(dataset)
+}
+
+/// How to reach the TAXII servers among the paths. Asks for a password when one is needed, so
+/// it must run before the browser takes the terminal.
+pub fn taxii_options(args: &DataArgs) -> Result<TaxiiOptions, Failure> {
+    let remote = args.paths.iter().any(|p| p.to_str().is_some_and(taxii::is_url));
+    let mut opts = args.taxii.connection.options(remote && !args.taxii.offline)?;
+    opts.collection = args.taxii.collection.clone();
+    opts.offline = args.taxii.offline;
+    Ok(opts)
 }
 
 /// The stage of a TAXII fetch on one line of the terminal's stderr, redrawn in place.
