@@ -475,3 +475,17 @@ fn busy_answers_are_retried_as_retry_after_asks() {
     assert!(err.is_unreachable());
     assert!(err.to_string().ends_with("server unreachable (HTTP 503, 3 attempts)"), "{err}");
 }
+
+#[test]
+fn a_collection_title_cannot_drive_the_terminal() {
+    let cache = tempfile::tempdir().unwrap();
+    let taxii = "Content-Type: application/taxii+json;version=2.1\r\n";
+    let collection = r#"{"id": "c1", "title": "\u001b]0;owned\u0007Feed\u001b[2J", "can_read": true}"#;
+    let page = r#"{"objects": [{"type": "campaign", "id": "campaign--1", "name": "Quiet", "created": "2020-01-01T00:00:00Z"}]}"#;
+    let (port, _r) = fake_server(vec![http("200 OK", taxii, collection), http("200 OK", taxii, page)]);
+    let url = format!("http://127.0.0.1:{port}/api1/collections/c1/");
+    let opts = LoadOptions { taxii: options(cache.path()), ..LoadOptions::default() };
+    let dataset = load::load(&[PathBuf::from(url)], &opts).unwrap();
+    assert_eq!(dataset.label, "Feed");
+    assert_eq!(dataset.incidents[0].victim, "Quiet");
+}

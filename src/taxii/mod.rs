@@ -239,6 +239,14 @@ struct Resolved {
     info: Collection,
 }
 
+impl Resolved {
+    /// The title is the server's text and goes to the title bar: no terminal controls in it.
+    fn new(url: String, mut info: Collection) -> Self {
+        info.title = crate::model::sanitize(&info.title).replace('\n', " ");
+        Resolved { url, info }
+    }
+}
+
 /// Finds the collection a URL (and `--collection`) names.
 fn resolve(
     client: &Client,
@@ -248,7 +256,7 @@ fn resolve(
 ) -> Result<Resolved, TaxiiError> {
     if let Some((root, id)) = collection_parts(url) {
         return match client.get(url, &[], progress) {
-            Ok(reply) => Ok(Resolved { url: url.to_string(), info: json(&reply, url)? }),
+            Ok(reply) => Ok(Resolved::new(url.to_string(), json(&reply, url)?)),
             Err(TaxiiError::Status { status: 404, .. }) => {
                 let available = collections(client, &root).map(|cs| choices(&cs)).unwrap_or_default();
                 Err(TaxiiError::NoCollection { wanted: format!("with id {id:?}"), url: root, available })
@@ -277,7 +285,7 @@ fn resolve(
         by_id
     };
     match found.as_slice() {
-        [(root, c)] => Ok(Resolved { url: format!("{root}collections/{}/", c.id), info: c.clone() }),
+        [(root, c)] => Ok(Resolved::new(format!("{root}collections/{}/", c.id), c.clone())),
         [] => Err(TaxiiError::NoCollection { wanted: format!("{wanted:?}"), url: url.to_string(), available }),
         many => Err(TaxiiError::Ambiguous {
             wanted: wanted.to_string(),
