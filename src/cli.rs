@@ -11,6 +11,7 @@ use crate::load::{self, Format, LoadError, LoadOptions, Progress};
 use crate::model::{Dataset, Incident, TechniqueRef, format_usd};
 use crate::present;
 use crate::query::{Corpus, Hit, Query, SearchRequest, SortKey, search};
+use crate::taxii::{self, Auth, TaxiiOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,6 +36,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Check dataset files: exit 0 when valid, 1 with every problem listed.
     Validate(ValidateArgs),
+    /// List a TAXII 2.1 server's API roots and collections.
+    Taxii(TaxiiListArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -51,6 +54,58 @@ pub struct DataArgs {
     /// Load the valid records and report the rest instead of failing.
     #[arg(long)]
     pub skip_invalid: bool,
+    #[command(flatten)]
+    pub taxii: TaxiiArgs,
+}
+
+/// Options for PATHs that are TAXII 2.1 URLs.
+#[derive(Debug, Clone, Args, Default)]
+pub struct TaxiiArgs {
+    /// The collection (title or id) when a URL is a TAXII server or API root.
+    #[arg(long, value_name = "TITLE|ID")]
+    pub collection: Option<String>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Use the cached copy of TAXII collections alone; do not contact the servers.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// How to reach a TAXII server.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ConnectionArgs {
+    /// TAXII user for basic auth; the password comes from INCIDENTS_TAXII_PASSWORD or a prompt.
+    /// Without it, a bearer token from INCIDENTS_TAXII_TOKEN is sent when set.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Allow plain http:// to hosts other than loopback addresses.
+    #[arg(long)]
+    pub allow_http: bool,
+    /// PEM file of the certificate authorities to trust for TAXII servers (an in-house CA).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl ConnectionArgs {
+    /// TAXII options, with the password asked for now: before the browser takes the terminal.
+    fn options(&self, need_credentials: bool) -> Result<TaxiiOptions, Failure> {
+        let auth = if need_credentials {
+            Auth::resolve(self.user.as_deref()).map_err(|e| Failure::new(2, e.to_string()))?
+        } else {
+            // Offline, a user name still picks that user's cached copy.
+            self.user.clone().map_or(Auth::None, |user| Auth::Basic { user, password: String::new() })
+        };
+        Ok(TaxiiOptions { auth, allow_http: self.allow_http, ca_cert: self.ca_cert.clone(), ..TaxiiOptions::default() })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TaxiiListArgs {
+    /// The server's discovery URL (…/taxii2/), an API root, or a collection URL.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -180,7 +235,7 @@ impl From<LoadError> for Failure {
     fn from(e: LoadError) -> Self {
         let lines = match &e {
             LoadError::Invalid(problems) => problems.iter().map(ToString::to_string).collect(),
-            LoadError::Io { .. } | LoadError::Cancelled => vec![e.to_string()],
+            LoadError::Io { .. } | LoadError::Cancelled | LoadError::Taxii(_) => vec![e.to_string()],
         };
         Failure { code: e.exit_code(), lines }
     }
@@ -197,9 +252,15 @@ impl From<io::Error> for Failure {
 }
 
 /// Loads the paths, or the bundled dataset when there are none. A load that takes more than a
-/// moment shows how far it has got on stderr, when stderr is a terminal.
+/// moment shows how far it has got on stderr, when stderr is a terminal. Warnings about TAXII
+/// collections (a cached copy opened because the server is unreachable) go to stderr.
 pub fn load_data(args: &DataArgs) -> Result<Dataset, Failure> {
-    Ok(with_progress(|progress| load_dataset(args, progress))?)
+    let taxii = taxii_options(args)?;
+    let dataset = with_progress(|progress| load_dataset(args, progress, taxii))?;
+    for warning in &dataset.warnings {
+        eprintln!("incidents: warning: {warning}");
+    }
+    Ok(dataset)
 }
 
 /// Runs a load with a progress line on stderr when stderr is a terminal.
@@ -217,8 +278,9 @@ fn with_progress<T>(load: impl FnOnce(Option<Arc<Progress>>) -> Result<T, LoadEr
     result
 }
 
-/// Writes `loading big.json: 812 MB of 1.7 GB, 480,000 records` over itself on stderr, from one
-/// second into the load until it ends, then clears the line.
+/// Writes `loading big.json: 812 MB of 1.7 GB, 480,000 records` (or a TAXII fetch's stage:
+/// `fetching Title: page 3, 2,400 objects`) over itself on stderr, from one second into the load
+/// until it ends, then clears the line.
 fn report_progress(progress: &Progress, done: &std::sync::mpsc::Receiver<()>) {
     use std::sync::mpsc::RecvTimeoutError;
     const QUIET: std::time::Duration = std::time::Duration::from_secs(1);
@@ -229,12 +291,17 @@ fn report_progress(progress: &Progress, done: &std::sync::mpsc::Receiver<()>) {
     let mut err = io::stderr();
     loop {
         let p = progress.snapshot();
-        let mb = |b: u64| b as f64 / 1e6;
-        let mut line = format!("loading {}: {:.0} MB", p.stage, mb(p.bytes_read));
-        if p.bytes_total > 0 {
-            line.push_str(&format!(" of {:.0} MB", mb(p.bytes_total)));
-        }
-        line.push_str(&format!(", {} records", crate::model::group_thousands(p.records)));
+        let line = if p.bytes_read == 0 && p.bytes_total == 0 {
+            crate::model::sanitize(&p.stage).to_string()
+        } else {
+            let mb = |b: u64| b as f64 / 1e6;
+            let mut line = format!("loading {}: {:.0} MB", crate::model::sanitize(&p.stage), mb(p.bytes_read));
+            if p.bytes_total > 0 {
+                line.push_str(&format!(" of {:.0} MB", mb(p.bytes_total)));
+            }
+            line.push_str(&format!(", {} records", crate::model::group_thousands(p.records)));
+            line
+        };
         let _ = write!(err, "\r\x1b[2K{line}");
         let _ = err.flush();
         if done.recv_timeout(EVERY) != Err(RecvTimeoutError::Timeout) {
@@ -246,12 +313,17 @@ fn report_progress(progress: &Progress, done: &std::sync::mpsc::Receiver<()>) {
 }
 
 /// Loads the paths, or the bundled dataset, reporting to `progress`.
-pub fn load_dataset(args: &DataArgs, progress: Option<Arc<Progress>>) -> Result<Dataset, LoadError> {
+pub fn load_dataset(
+    args: &DataArgs,
+    progress: Option<Arc<Progress>>,
+    taxii: TaxiiOptions,
+) -> Result<Dataset, LoadError> {
     let opts = LoadOptions {
         format: args.format.into(),
         skip_invalid: args.skip_invalid,
         attack: args.attack.clone(),
         progress,
+        taxii,
     };
     if args.paths.is_empty() { load::bundled(&opts) } else { load::load(&args.paths, &opts) }
 }
@@ -263,6 +335,16 @@ pub fn describe(args: &DataArgs) -> String {
         [one] => one.display().to_string(),
         many => format!("{} paths", many.len()),
     }
+}
+
+/// How to reach the TAXII servers among the paths. Asks for a password when one is needed, so
+/// it must run before the browser takes the terminal.
+pub fn taxii_options(args: &DataArgs) -> Result<TaxiiOptions, Failure> {
+    let remote = args.paths.iter().any(|p| p.to_str().is_some_and(taxii::is_url));
+    let mut opts = args.taxii.connection.options(remote && !args.taxii.offline)?;
+    opts.collection = args.taxii.collection.clone();
+    opts.offline = args.taxii.offline;
+    Ok(opts)
 }
 
 /// Runs a query the way the search bar does.
@@ -410,8 +492,13 @@ pub fn show(args: &ShowArgs, out: &mut impl Write) -> Result<(), Failure> {
 
 pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure> {
     let corpus = Corpus::new(with_progress(|progress| {
-        let opts =
-            LoadOptions { format: args.format.into(), skip_invalid: false, attack: args.attack.clone(), progress };
+        let opts = LoadOptions {
+            format: args.format.into(),
+            skip_invalid: false,
+            attack: args.attack.clone(),
+            progress,
+            ..Default::default()
+        };
         load::load(&args.paths, &opts)
     })?);
     let dataset = &corpus.dataset;
@@ -432,5 +519,55 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure
         writeln!(out, "note: {note}")?;
     }
     writeln!(out, "ok: {} incidents in {}", dataset.incidents.len(), dataset.label)?;
+    Ok(())
+}
+
+/// `incidents taxii URL`: the API roots and collections the user can see.
+pub fn taxii(args: &TaxiiListArgs, out: &mut impl Write) -> Result<(), Failure> {
+    let opts = args.connection.options(true)?;
+    let listing = taxii::list(&args.url, &opts).map_err(|e| Failure::new(2, e.to_string()))?;
+    let clean = |s: &str| crate::model::sanitize(s).replace('\n', " ");
+    if let Some(title) = &listing.server {
+        writeln!(out, "{}", clean(title))?;
+    }
+    for root in &listing.roots {
+        let title = root.title.as_deref().map(|t| format!(" ({})", clean(t))).unwrap_or_default();
+        writeln!(out, "\nAPI root {}{title}", root.url)?;
+        match &root.collections {
+            Err(why) => writeln!(out, "  cannot list its collections: {why}")?,
+            Ok(cs) if cs.is_empty() => writeln!(out, "  no collections visible to these credentials")?,
+            Ok(cs) => {
+                let rows: Vec<[String; 4]> = cs
+                    .iter()
+                    .map(|c| {
+                        let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+                        [clean(&c.id), clean(&c.title), yes(c.can_read), yes(c.can_write)]
+                    })
+                    .collect();
+                let header = ["ID", "TITLE", "READ", "WRITE"].map(String::from);
+                let mut widths = header.clone().map(|h| h.width());
+                for row in &rows {
+                    for (w, cell) in widths.iter_mut().zip(row) {
+                        *w = (*w).max(cell.width());
+                    }
+                }
+                for row in std::iter::once(&header).chain(&rows) {
+                    let mut line = String::from("  ");
+                    for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+                        line.push_str(cell);
+                        if i + 1 < row.len() {
+                            line.push_str(&" ".repeat(w - cell.width() + 2));
+                        }
+                    }
+                    writeln!(out, "{}", line.trim_end())?;
+                }
+            }
+        }
+    }
+    writeln!(
+        out,
+        "\nOpen one with: incidents API_ROOT/collections/ID/  (or: incidents {} --collection TITLE)",
+        args.url
+    )?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `incidents`: a terminal browser for cyber-incident datasets.
 //!
-//! The core (`model`, `load`, `query`, `stats`, `present`) knows nothing of terminals; `app` turns keys into state
+//! The core (`model`, `load`, `query`, `stats`, `present`, `taxii`) knows nothing of terminals; `app` turns keys into state
 //! changes, `ui` draws state, `tui` owns the terminal, `cli` the command line.
 
 pub mod app;
@@ -10,5 +10,6 @@ pub mod model;
 pub mod present;
 pub mod query;
 pub mod stats;
+pub mod taxii;
 pub mod tui;
 pub mod ui;

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         Some(Command::List(args)) => cli::list(args, &mut out),
         Some(Command::Show(args)) => cli::show(args, &mut out),
         Some(Command::Validate(args)) => cli::validate(args, &mut out),
+        Some(Command::Taxii(args)) => cli::taxii(args, &mut out),
         None => {
             drop(out);
             return finish(browse(&cli), &mut io::sink());
@@ -37,8 +38,10 @@ fn browse(cli: &Cli) -> Result<(), Failure> {
     };
     let label = cli::describe(&args.data);
     let data = args.data.clone();
+    // A TAXII password is asked for now, before the browser takes the terminal.
+    let taxii = cli::taxii_options(&args.data)?;
     let load = Box::new(move |progress: &std::sync::Arc<incidents::load::Progress>| {
-        cli::load_dataset(&data, Some(std::sync::Arc::clone(progress)))
+        cli::load_dataset(&data, Some(std::sync::Arc::clone(progress)), taxii)
     });
     match tui::run(load, tui::Options { theme, mouse: args.mouse, start, label })? {
         Exit::Quit => Ok(()),

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use problem::{LoadError, Position, Problem, Text};
+pub use problem::{LoadError, Position, Problem, Text, json_kind};
 pub use progress::{Progress, ProgressSnapshot};
 
 use crate::model::{Catalog, Dataset, Incident, Technique};
@@ -42,6 +42,8 @@ pub struct LoadOptions {
     pub attack: Option<PathBuf>,
     /// Counters for a progress display, and the way to call the load off.
     pub progress: Option<Arc<Progress>>,
+    /// How to reach the TAXII servers among the paths, and where to cache their collections.
+    pub taxii: crate::taxii::TaxiiOptions,
 }
 
 /// What a loader made of one file.
@@ -70,32 +72,61 @@ pub fn bundled(opts: &LoadOptions) -> Result<Dataset, LoadError> {
     finish(vec![(BUNDLED_NAME.to_string(), parsed)], catalog, "bundled dataset".into(), opts)
 }
 
-/// Loads files and directories (every `.json`, `.jsonl` and `.ndjson` file inside, sorted).
+/// Loads files and directories (every `.json`, `.jsonl` and `.ndjson` file inside, sorted), and
+/// TAXII collections given by URL.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset, LoadError> {
     let catalog = catalog(opts)?;
-    let files = expand(paths)?;
-    let mut parsed_files = Vec::with_capacity(files.len());
+    let (urls, paths): (Vec<&PathBuf>, Vec<PathBuf>) =
+        (paths.iter().filter(|p| is_url(p)).collect(), paths.iter().filter(|p| !is_url(p)).cloned().collect());
+    let files = expand(&paths)?;
+    let mut parsed_files = Vec::with_capacity(files.len() + urls.len());
     for path in &files {
         let name = path.display().to_string();
         let text = read_text(path)?;
         let mut parsed = Parsed::default();
         match text {
-            Ok(text) => {
-                parse_text(&name, &text, path, opts.format, &mut parsed);
-                reject_duplicates(&Text::new(&name, &text), &mut parsed);
-            }
+            Ok(text) => parse_source(&name, &text, path, opts.format, &mut parsed),
             Err(p) => parsed.problems.push(p),
         }
         parsed_files.push((name, parsed));
     }
-    // Named as the analyst named it: one file, one directory (with its file count), or a count.
+    let mut collections = Vec::with_capacity(urls.len());
+    let mut warnings = Vec::new();
+    for url in urls {
+        let opened = crate::taxii::open(&url.to_string_lossy(), &opts.taxii, opts.progress.as_deref())?;
+        let mut parsed = Parsed::default();
+        parse_source(&opened.title, &opened.bundle, Path::new(""), Format::Stix, &mut parsed);
+        parsed_files.push((opened.title.clone(), parsed));
+        warnings.extend(opened.warnings.iter().cloned());
+        collections.push(opened);
+    }
+    // Named as the analyst named it: one file, one directory (with its file count), one
+    // collection (with the age of a cached copy), or a count.
     let name = |p: &Path| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let label = match (paths, files.as_slice()) {
-        (_, [one]) => name(one),
-        ([dir], _) => format!("{}/ ({} files)", name(dir), files.len()),
-        _ => format!("{} files", files.len()),
+    let label = match (paths.as_slice(), files.as_slice(), collections.as_slice()) {
+        (_, [], [one]) => match one.warnings.first() {
+            Some(note) if one.from_cache => format!("{} ({note})", one.title),
+            _ => one.title.clone(),
+        },
+        (_, [one], []) => name(one),
+        ([dir], _, []) => format!("{}/ ({} files)", name(dir), files.len()),
+        (_, _, []) => format!("{} files", files.len()),
+        _ => format!("{} sources", files.len() + collections.len()),
     };
-    finish(parsed_files, catalog, label, opts)
+    let mut dataset = finish(parsed_files, catalog, label, opts)?;
+    dataset.warnings = warnings;
+    Ok(dataset)
+}
+
+/// Whether a PATH argument is the URL of a TAXII collection or server.
+fn is_url(path: &Path) -> bool {
+    path.to_str().is_some_and(crate::taxii::is_url)
+}
+
+/// Parses a file's or a collection's text; ids must be unique within it.
+fn parse_source(name: &str, text: &str, path: &Path, format: Format, parsed: &mut Parsed) {
+    parse_text(name, text, path, format, parsed);
+    reject_duplicates(&Text::new(name, text), parsed);
 }
 
 /// Parses one file's text in the given or detected format.
@@ -298,5 +329,6 @@ fn finish(
         skipped: problems.iter().map(ToString::to_string).collect(),
         rejected,
         notes: notes.iter().map(ToString::to_string).collect(),
+        warnings: Vec::new(),
     })
 }

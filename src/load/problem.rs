@@ -143,12 +143,24 @@ pub enum LoadError {
     /// The load was called off (the analyst quit while it ran).
     #[error("loading was cancelled")]
     Cancelled,
+    /// A TAXII collection could not be opened: exit code 2.
+    #[error(transparent)]
+    Taxii(crate::taxii::TaxiiError),
+}
+
+impl From<crate::taxii::TaxiiError> for LoadError {
+    fn from(e: crate::taxii::TaxiiError) -> Self {
+        match e {
+            crate::taxii::TaxiiError::Cancelled => LoadError::Cancelled,
+            e => LoadError::Taxii(e),
+        }
+    }
 }
 
 impl LoadError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            LoadError::Io { .. } | LoadError::Cancelled => 2,
+            LoadError::Io { .. } | LoadError::Cancelled | LoadError::Taxii(_) => 2,
             LoadError::Invalid(_) => 1,
         }
     }

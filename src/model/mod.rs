@@ -275,6 +275,8 @@ pub struct Dataset {
     /// What a loader left out on purpose, one line each: objects that make no incident,
     /// revoked objects, references to objects not in the file. Never errors.
     pub notes: Vec<String>,
+    /// Said once, on stderr and in the title bar: "cached data from …: server unreachable (…)".
+    pub warnings: Vec<String>,
 }
 
 /// A loss as analysts say it: `$37.3M`, `$1.5B`, `$850K`, `$9,500`.
