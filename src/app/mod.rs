@@ -97,6 +97,20 @@ pub enum Action {
     Notice(String),
 }
 
+impl Action {
+    /// Whether the action works on the selected incident or the list position, so that, typed
+    /// right after a search, it must wait for that search's results (`/coinspaid⏎y` copies
+    /// CoinsPaid, not whatever was selected before).
+    pub fn acts_on_results(&self, focus: Focus) -> bool {
+        match self {
+            Action::Copy(_) | Action::PivotActor => true,
+            Action::Enter => focus != Focus::Search,
+            Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::First | Action::Last => true,
+            _ => false,
+        }
+    }
+}
+
 /// What the state asks the outside world to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -288,6 +302,11 @@ impl AppState {
 
     pub fn hits(&self) -> &[Hit] {
         &self.results.hits
+    }
+
+    /// Whether the newest search has not answered at all yet.
+    pub fn awaiting_results(&self) -> bool {
+        self.results.generation != self.generation
     }
 
     /// Whether the newest search is still running.
