@@ -73,8 +73,9 @@ enum Phase {
     /// analyst can start a search before a large file has loaded; `typing` tells a `q` typed
     /// into the search bar from one that quits.
     Loading { progress: Arc<Progress>, started: Instant, typed: Vec<Event>, typing: bool },
-    /// `waiting` holds keys that act on the results, typed before the newest search answered.
-    Ready { state: Box<AppState>, worker: Worker, metrics: Option<ViewMetrics>, waiting: Vec<Action> },
+    /// `waiting` holds keys that act on the results, typed before the newest search answered,
+    /// and every key typed after them; each is read in the focus it meets when it is applied.
+    Ready { state: Box<AppState>, worker: Worker, metrics: Option<ViewMetrics>, waiting: Vec<Event> },
 }
 
 /// Runs the browser until the analyst quits or a signal ends it; the terminal is restored on every
@@ -280,8 +281,10 @@ fn handle(
                 *dirty = true;
                 // Keys that waited for these results go now, in order, until one starts a new search.
                 while !state.awaiting_results() && !waiting.is_empty() {
-                    let action = waiting.remove(0);
-                    perform(state, action, pending, exit);
+                    let event = waiting.remove(0);
+                    if let Some(action) = action(state, event) {
+                        perform(state, action, pending, exit);
+                    }
                 }
             }
         }
@@ -308,10 +311,14 @@ fn handle(
             Phase::Ready { state, waiting, .. } => {
                 // Each key is read in the focus the key before it left.
                 for event in split_alt(event) {
-                    let Some(action) = action(state, event) else { continue };
                     *dirty = true;
-                    if !waiting.is_empty() || (state.awaiting_results() && action.acts_on_results(state.focus())) {
-                        waiting.push(action);
+                    if !waiting.is_empty() {
+                        waiting.push(event);
+                        continue;
+                    }
+                    let Some(action) = action(state, event.clone()) else { continue };
+                    if state.awaiting_results() && action.acts_on_results(state.focus()) {
+                        waiting.push(event);
                         continue;
                     }
                     perform(state, action, pending, exit);

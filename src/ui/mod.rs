@@ -106,11 +106,13 @@ fn focus_style(state: &AppState, theme: &Theme) -> ratatui::style::Style {
 fn title<'a>(state: &'a AppState, theme: &Theme) -> Line<'a> {
     let dataset = &state.corpus().dataset;
     let results = state.results();
-    let shown = if state.searching() && results.total > 0 {
+    let shown = if !state.searching() {
+        format!("{} shown", results.hits.len())
+    } else if state.awaiting_results() || results.total == 0 {
+        format!("searching{}", theme.ellipsis())
+    } else {
         // A long search says how far it has got, in the units an analyst reads at a glance.
         format!("searching{} {}/{}", theme.ellipsis(), count(results.scanned), count(results.total))
-    } else {
-        format!("{} shown", results.hits.len())
     };
     let mut spans = vec![
         Span::styled(" incidents", theme.title()),
