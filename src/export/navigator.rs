@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Selection;
-use crate::model::{Catalog, TechniqueRef};
+use crate::model::{Catalog, Incident, TechniqueRef};
 
 /// The layer format written, and the releases it is written for.
 pub const LAYER_VERSION: &str = "4.5";
@@ -130,8 +130,7 @@ impl Layer {
     /// every technique the catalog knows is an ICS one.
     pub fn build(selection: &Selection, domain: Option<Domain>) -> Layer {
         let catalog = &selection.corpus.dataset.catalog;
-        // Each technique's incidents, in result order, each incident once.
-        let mut users: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut users: Users = BTreeMap::new();
         let mut not_attack = 0;
         for inc in selection.incidents() {
             let mut other = false;
@@ -139,8 +138,8 @@ impl Layer {
                 match t {
                     TechniqueRef::Attack { id, .. } => {
                         let list = users.entry(id).or_default();
-                        if list.last() != Some(&inc.id.as_str()) {
-                            list.push(&inc.id);
+                        if !list.last().is_some_and(|last| std::ptr::eq(*last, inc)) {
+                            list.push(inc);
                         }
                     }
                     TechniqueRef::Other { .. } => other = true,
@@ -274,9 +273,12 @@ impl Layer {
     }
 }
 
+/// Each technique id used, with the incidents that use it in result order, each once.
+type Users<'a> = BTreeMap<&'a str, Vec<&'a Incident>>;
+
 /// Whether the layer can hold this id: the catalog knows it, or it is the parent of a used
 /// sub-technique the catalog knows (a small catalog may hold only the techniques in use).
-fn vouched(catalog: &Catalog, id: &str, users: &BTreeMap<&str, Vec<&str>>) -> bool {
+fn vouched(catalog: &Catalog, id: &str, users: &Users) -> bool {
     catalog.get(id).is_some() || subtechniques(catalog, id, users).next().is_some()
 }
 
@@ -284,14 +286,14 @@ fn vouched(catalog: &Catalog, id: &str, users: &BTreeMap<&str, Vec<&str>>) -> bo
 fn subtechniques<'a>(
     catalog: &'a Catalog,
     id: &'a str,
-    users: &'a BTreeMap<&str, Vec<&str>>,
+    users: &'a Users,
 ) -> impl Iterator<Item = &'a crate::model::Technique> + 'a {
     users.keys().filter(move |k| parent(k) == Some(id)).filter_map(|k| catalog.get(k))
 }
 
 /// The tactics to place a technique under: the catalog's, else those of its known sub-techniques;
 /// `[None]` when there are none, which Navigator reads as every tactic of the technique.
-fn tactics(catalog: &Catalog, id: &str, users: &BTreeMap<&str, Vec<&str>>) -> Vec<Option<String>> {
+fn tactics(catalog: &Catalog, id: &str, users: &Users) -> Vec<Option<String>> {
     let from_catalog = catalog.get(id).map(|t| t.tactics.clone()).unwrap_or_default();
     let tactics: BTreeSet<String> = if from_catalog.is_empty() {
         subtechniques(catalog, id, users).flat_map(|t| t.tactics.iter().cloned()).collect()
@@ -306,9 +308,19 @@ fn parent(id: &str) -> Option<&str> {
     id.split_once('.').map(|(p, _)| p)
 }
 
-fn comment(ids: &[&str]) -> String {
-    let n = ids.len();
-    let named = ids.iter().take(COMMENT_IDS).copied().collect::<Vec<_>>().join(", ");
+/// `Used by 2 incidents: notpetya-2017 (NotPetya), maersk-2017`: ids, with the incident's
+/// name where it has one.
+fn comment(incidents: &[&Incident]) -> String {
+    let n = incidents.len();
+    let named = incidents
+        .iter()
+        .take(COMMENT_IDS)
+        .map(|i| match &i.name {
+            Some(name) => format!("{} ({name})", i.id),
+            None => i.id.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     let rest = if n > COMMENT_IDS { format!(" and {} more", n - COMMENT_IDS) } else { String::new() };
     format!("Used by {n} incident{}: {named}{rest}", if n == 1 { "" } else { "s" })
 }
