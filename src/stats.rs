@@ -222,6 +222,49 @@ impl Stats {
     }
 }
 
+/// The stats view's selectable parts: one bar per year, oldest first, then the top values of
+/// each field, each value with the filter that pivots to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overview {
+    pub years: Vec<FacetValue>,
+    pub groups: Vec<Facet>,
+}
+
+impl Overview {
+    /// The `n`th selectable value: the years, then each group's values in order.
+    pub fn item(&self, n: usize) -> Option<&FacetValue> {
+        self.years.iter().chain(self.groups.iter().flat_map(|g| &g.values)).nth(n)
+    }
+
+    pub fn len(&self) -> usize {
+        self.years.len() + self.groups.iter().map(|g| g.values.len()).sum::<usize>()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Stats {
+    /// What the stats view shows: every year, oldest first, then the top `top` motives, actor
+    /// types, actors, countries and techniques, with the facets' filters and labels.
+    pub fn overview(&self, catalog: &Catalog, top: usize) -> Overview {
+        let years = self
+            .by_year
+            .iter()
+            .map(|(y, &count)| FacetValue { label: y.to_string(), count, filter: format!("year:{y}") })
+            .collect();
+        // The facets carry the filters and labels; the view takes more or fewer of each.
+        let facets = self.facets(catalog);
+        let groups = ["Motive", "Actor type", "Actor", "Country", "Technique"]
+            .iter()
+            .filter_map(|name| facets.iter().find(|f| f.name == *name))
+            .map(|f| Facet { name: f.name, values: f.values.iter().take(top).cloned().collect() })
+            .collect();
+        Overview { years, groups }
+    }
+}
+
 /// How many values each "top" list of the text report shows.
 pub const TOP: usize = 10;
 /// The longest bar of the text report's chart, in characters.

@@ -72,17 +72,9 @@ enum Phase {
     /// Keys typed while loading wait in `typed` and are applied once the list is there, so an
     /// analyst can start a search before a large file has loaded; `typing` tells a `q` typed
     /// into the search bar from one that quits.
-    Loading {
-        progress: Arc<Progress>,
-        started: Instant,
-        typed: Vec<Event>,
-        typing: bool,
-    },
-    Ready {
-        state: Box<AppState>,
-        worker: Worker,
-        metrics: Option<ViewMetrics>,
-    },
+    Loading { progress: Arc<Progress>, started: Instant, typed: Vec<Event>, typing: bool },
+    /// `waiting` holds keys that act on the results, typed before the newest search answered.
+    Ready { state: Box<AppState>, worker: Worker, metrics: Option<ViewMetrics>, waiting: Vec<Action> },
 }
 
 /// Runs the browser until the analyst quits or a signal ends it; the terminal is restored on every
@@ -273,7 +265,7 @@ fn handle(
                     Phase::Loading { typed, .. } => std::mem::take(typed),
                     Phase::Ready { .. } => Vec::new(),
                 };
-                *phase = Phase::Ready { state: Box::new(state), worker, metrics: None };
+                *phase = Phase::Ready { state: Box::new(state), worker, metrics: None, waiting: Vec::new() };
                 apply(effect, pending, exit);
                 *dirty = true;
                 for event in typed {
@@ -283,9 +275,14 @@ fn handle(
             Err(e) => *exit = Some(Exit::LoadFailed(e)),
         },
         Msg::Search(update) => {
-            if let Phase::Ready { state, .. } = phase {
+            if let Phase::Ready { state, waiting, .. } = phase {
                 state.update(Action::Results(update));
                 *dirty = true;
+                // Keys that waited for these results go now, in order, until one starts a new search.
+                while !state.awaiting_results() && !waiting.is_empty() {
+                    let action = waiting.remove(0);
+                    perform(state, action, pending, exit);
+                }
             }
         }
         Msg::Event(Event::Resize(..)) => *dirty = true,
@@ -308,19 +305,27 @@ fn handle(
                 }
                 typed.push(event);
             }
-            Phase::Ready { state, .. } => {
+            Phase::Ready { state, waiting, .. } => {
                 // Each key is read in the focus the key before it left.
                 for event in split_alt(event) {
                     let Some(action) = action(state, event) else { continue };
-                    if let Some(effect) = state.update(action)
-                        && let Some(notice) = apply(effect, pending, exit)
-                    {
-                        state.update(notice);
-                    }
                     *dirty = true;
+                    if !waiting.is_empty() || (state.awaiting_results() && action.acts_on_results(state.focus())) {
+                        waiting.push(action);
+                        continue;
+                    }
+                    perform(state, action, pending, exit);
                 }
             }
         },
+    }
+}
+
+fn perform(state: &mut AppState, action: Action, pending: &mut Option<SearchRequest>, exit: &mut Option<Exit>) {
+    if let Some(effect) = state.update(action)
+        && let Some(notice) = apply(effect, pending, exit)
+    {
+        state.update(notice);
     }
 }
 

@@ -12,6 +12,8 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 
 struct Session {
     screen: Arc<Mutex<vt100::Parser>>,
+    /// Every byte the program wrote, for what the emulator does not keep (OSC 52).
+    raw: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
     _master: Box<dyn MasterPty + Send>,
@@ -19,13 +21,20 @@ struct Session {
 
 impl Session {
     fn start(args: &[&str], cols: u16, rows: u16) -> Self {
+        Self::start_with(args, cols, rows, &[("LANG", "C.UTF-8")])
+    }
+
+    fn start_with(args: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> Self {
         let pair = native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_incidents"));
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
-        cmd.env("LANG", "C.UTF-8");
-        cmd.env_remove("LC_ALL");
-        cmd.env_remove("NO_COLOR");
+        for var in ["LANG", "LC_ALL", "LC_CTYPE", "NO_COLOR", "TMUX", "INCIDENTS_CLIPBOARD_COMMAND"] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pair.slave.spawn_command(cmd).unwrap();
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
@@ -33,16 +42,19 @@ impl Session {
         let screen =
             Arc::new(Mutex::new(vt100::Parser::new(NonZeroU16::new(rows).unwrap(), NonZeroU16::new(cols).unwrap(), 0)));
         let feed = Arc::clone(&screen);
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&raw);
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
+                keep.lock().unwrap().extend_from_slice(&buf[..n]);
                 feed.lock().unwrap().process(&buf[..n]);
             }
         });
-        Session { screen, writer, child, _master: pair.master }
+        Session { screen, raw, writer, child, _master: pair.master }
     }
 
     fn contents(&self) -> String {
@@ -236,4 +248,80 @@ fn q_during_a_load_quits_at_once() {
     assert!(s.exit(), "quitting during the load is a clean exit");
     s.wait_restored();
     assert!(!s.contents().contains("incidents ─ large.jsonl"), "the list was never shown");
+}
+
+/// The texts of the OSC 52 clipboard sequences the program wrote, decoded.
+fn copied(raw: &[u8]) -> Vec<String> {
+    use base64::Engine;
+    let text = String::from_utf8_lossy(raw);
+    text.split("\x1b]52;c;")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('\x07').map(|(b64, _)| b64.to_string()))
+        .filter_map(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .collect()
+}
+
+#[test]
+fn pivot_to_the_actor_step_back_and_copy_as_markdown() {
+    let mut s = Session::start(&[], 120, 40);
+    s.wait("the list", |t| t.contains("bundled dataset") && t.contains(" shown"));
+    s.send("/coinspaid\r");
+    s.wait("CoinsPaid", |t| t.contains(">Jul 2023 CoinsPaid") && t.contains("1 shown"));
+    s.send("a");
+    let screen = s.wait("the actor's incidents", |t| t.contains("Atomic Wallet") && t.contains("Alphapo"));
+    assert!(screen.contains("coinspaid › actor:="), "the title shows the trail:\n{screen}");
+    s.send("\x7f");
+    let screen = s.wait("the search before the pivot", |t| t.contains("/ coinspaid") && t.contains("1 shown"));
+    assert!(screen.contains(">Jul 2023 CoinsPaid"), "CoinsPaid is selected again:\n{screen}");
+    s.send("y");
+    let screen = s.wait("the copy message", |t| t.contains("copied coinspaid-2023 as Markdown"));
+    assert!(screen.contains("KB)") || screen.contains(" B)"), "the size is given:\n{screen}");
+    let start = Instant::now();
+    let texts = loop {
+        let texts = copied(&s.raw.lock().unwrap());
+        if !texts.is_empty() || start.elapsed() > TIMEOUT {
+            break texts;
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    };
+    assert_eq!(texts.len(), 1, "one OSC 52 sequence");
+    assert!(texts[0].starts_with("## CoinsPaid\n"), "{}", texts[0]);
+    assert!(texts[0].contains("- **Location:** Estonia") && texts[0].contains("### Sources"), "{}", texts[0]);
+    s.send("q");
+    assert!(s.exit());
+    s.wait_restored();
+}
+
+#[test]
+fn inside_tmux_the_copy_is_wrapped_for_tmux() {
+    let mut s = Session::start_with(&[], 100, 30, &[("LANG", "C.UTF-8"), ("TMUX", "/tmp/tmux-0/default,1,0")]);
+    s.wait("the list", |t| t.contains("bundled dataset") && t.contains(" shown"));
+    s.send("/coinspaid\ry");
+    s.wait("the copy message", |t| t.contains("copied coinspaid-2023 as Markdown"));
+    let start = Instant::now();
+    while !String::from_utf8_lossy(&s.raw.lock().unwrap()).contains("\x1bPtmux;\x1b\x1b]52;c;") {
+        assert!(start.elapsed() < TIMEOUT, "no tmux passthrough sequence was written");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    s.send("q");
+    assert!(s.exit());
+}
+
+#[test]
+fn a_c_locale_gets_nothing_but_ascii() {
+    let mut s = Session::start_with(&[], 120, 40, &[("LANG", "C")]);
+    s.wait("the list", |t| t.contains("bundled dataset") && t.contains(" shown"));
+    // Text with a pound sign, accents and typographic punctuation, in the list and the detail.
+    s.send("/jaguar\r");
+    s.wait("Jaguar Land Rover", |t| t.contains("Jaguar Land Rover") && t.contains("GBP"));
+    s.send("\r");
+    s.send("5");
+    s.wait("the sources", |t| t.contains("5 Sources") || t.contains("Sources"));
+    s.send("\x1b\x1b/dusseldorf\r");
+    s.send("q");
+    assert!(s.exit());
+    let raw = s.raw.lock().unwrap();
+    let high: Vec<u8> = raw.iter().copied().filter(|&b| b > 127).collect();
+    assert!(high.is_empty(), "{} bytes above 127 reached a C-locale terminal", high.len());
 }

@@ -83,6 +83,12 @@ impl Default for KeyMap {
             b(Browse, &[(Char('f'), none)], Action::ToggleFacets, "facets: counts of the results by field"),
             b(
                 Browse,
+                &[(Char('v'), none)],
+                Action::ToggleStats,
+                "stats view of the results (Enter on a bar or row pivots)",
+            ),
+            b(
+                Browse,
                 &[(Char('y'), none)],
                 Action::Copy(CopyWhat::Markdown),
                 "copy the incident as Markdown (a source: its address)",

@@ -11,7 +11,10 @@ use crate::model::Incident;
 pub use crate::present::Section as Tab;
 use crate::present::{self, Row};
 use crate::query::{Corpus, Hit, Matcher, Query, QueryError, SearchRequest, SearchUpdate, SortKey, quote_value};
-use crate::stats::{Facet, Stats};
+use crate::stats::{Facet, Overview, Stats};
+
+/// How many values of each field the stats view lists.
+pub const STATS_TOP: usize = 8;
 
 /// Where keys go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +22,15 @@ pub enum Focus {
     List,
     Search,
     Detail,
+}
+
+/// What the main area shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The list and the detail pane.
+    Browse,
+    /// Charts and counts of the current results.
+    Stats,
 }
 
 /// A window drawn over the panes.
@@ -70,6 +82,7 @@ pub enum Action {
     ReverseSort,
     ToggleHelp,
     ToggleFacets,
+    ToggleStats,
     /// Show every incident of the selected incident's first named actor.
     PivotActor,
     Copy(CopyWhat),
@@ -82,6 +95,20 @@ pub enum Action {
     Measured(ViewMetrics),
     /// A message from outside for the status line (a copy that failed).
     Notice(String),
+}
+
+impl Action {
+    /// Whether the action works on the selected incident or the list position, so that, typed
+    /// right after a search, it must wait for that search's results (`/coinspaid⏎y` copies
+    /// CoinsPaid, not whatever was selected before).
+    pub fn acts_on_results(&self, focus: Focus) -> bool {
+        match self {
+            Action::Copy(_) | Action::PivotActor => true,
+            Action::Enter => focus != Focus::Search,
+            Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::First | Action::Last => true,
+            _ => false,
+        }
+    }
 }
 
 /// What the state asks the outside world to do.
@@ -181,6 +208,9 @@ pub struct AppState {
     popup_scroll: u16,
     /// The facet value under the cursor, counted across every facet's values.
     facet_cursor: usize,
+    view: View,
+    /// The stats view's bar or value under the cursor.
+    stats_cursor: usize,
     /// The detail row under the cursor, and the first line shown.
     detail_row: usize,
     detail_scroll: u16,
@@ -215,6 +245,8 @@ impl AppState {
             popup,
             popup_scroll: 0,
             facet_cursor: 0,
+            view: View::Browse,
+            stats_cursor: 0,
             detail_row: 0,
             detail_scroll: 0,
             metrics: ViewMetrics::default(),
@@ -272,6 +304,11 @@ impl AppState {
         &self.results.hits
     }
 
+    /// Whether the newest search has not answered at all yet.
+    pub fn awaiting_results(&self) -> bool {
+        self.results.generation != self.generation
+    }
+
     /// Whether the newest search is still running.
     pub fn searching(&self) -> bool {
         self.results.generation != self.generation || !self.results.complete
@@ -313,6 +350,24 @@ impl AppState {
         self.facet_cursor
     }
 
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    pub fn stats_cursor(&self) -> usize {
+        self.stats_cursor
+    }
+
+    /// The counts of the current results, once the worker has made them.
+    pub fn stats(&self) -> Option<&Stats> {
+        self.results.stats.as_deref().filter(|_| self.results.generation == self.generation)
+    }
+
+    /// What the stats view shows and selects from.
+    pub fn overview(&self) -> Option<Overview> {
+        self.stats().map(|s| s.overview(&self.corpus.dataset.catalog, STATS_TOP))
+    }
+
     pub fn detail_row(&self) -> usize {
         self.detail_row
     }
@@ -345,8 +400,7 @@ impl AppState {
 
     /// The facets of the current results, once they are counted.
     pub fn facets(&self) -> Option<Vec<Facet>> {
-        let stats = self.results.stats.as_ref().filter(|_| self.results.generation == self.generation)?;
-        Some(stats.facets(&self.corpus.dataset.catalog))
+        Some(self.stats()?.facets(&self.corpus.dataset.catalog))
     }
 
     /// Applies one action; returns what should happen outside, if anything.
@@ -372,6 +426,12 @@ impl AppState {
         if self.popup.is_some() {
             return self.update_popup(action);
         }
+        if self.view == View::Stats
+            && self.focus != Focus::Search
+            && let Some(effect) = self.update_stats(&action)
+        {
+            return effect;
+        }
         match action {
             Action::Quit | Action::Interrupt => return Some(Effect::Quit),
             Action::ToggleHelp => self.open(Popup::Help),
@@ -380,6 +440,17 @@ impl AppState {
                 self.facet_cursor = 0;
                 // Counting is asked for only while someone looks at the counts.
                 if self.facets().is_none() {
+                    return self.research();
+                }
+            }
+            Action::ToggleStats => {
+                if self.view == View::Stats {
+                    self.view = View::Browse;
+                    return None;
+                }
+                self.view = View::Stats;
+                self.stats_cursor = 0;
+                if self.stats().is_none() {
                     return self.research();
                 }
             }
@@ -532,6 +603,39 @@ impl AppState {
             _ => self.popup = None,
         }
         None
+    }
+
+    /// Keys in the stats view: move over bars and values, Enter pivots, Esc leaves. Returns
+    /// `None` for keys the view leaves to the rest (search, tabs, quitting).
+    fn update_stats(&mut self, action: &Action) -> Option<Option<Effect>> {
+        let items = self.overview().map_or(0, |o| o.len());
+        let last = items.saturating_sub(1);
+        match action {
+            Action::Down => self.stats_cursor = (self.stats_cursor + 1).min(last),
+            Action::Up => self.stats_cursor = self.stats_cursor.saturating_sub(1),
+            Action::PageDown => self.stats_cursor = (self.stats_cursor + STATS_TOP).min(last),
+            Action::PageUp => self.stats_cursor = self.stats_cursor.saturating_sub(STATS_TOP),
+            Action::First => self.stats_cursor = 0,
+            Action::Last => self.stats_cursor = last,
+            Action::Enter | Action::Negate => {
+                let filter = self.overview().and_then(|o| o.item(self.stats_cursor).map(|v| v.filter.clone()));
+                let Some(filter) = filter else { return Some(None) };
+                let term = if *action == Action::Negate { format!("!{filter}") } else { filter };
+                let mut query = self.input.trim_end().to_string();
+                if !query.is_empty() {
+                    query.push(' ');
+                }
+                query.push_str(&term);
+                self.stats_cursor = 0;
+                let effect = self.pivot(query);
+                // A pivot from the stats stays in the stats: the charts follow the narrowed results.
+                self.view = View::Stats;
+                return Some(effect);
+            }
+            Action::Back => self.view = View::Browse,
+            _ => return None,
+        }
+        Some(None)
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -723,7 +827,7 @@ impl AppState {
             sort: self.sort,
             reverse: self.reverse,
             limit: self.limit,
-            stats: self.popup == Some(Popup::Facets),
+            stats: self.popup == Some(Popup::Facets) || self.view == View::Stats,
         })
     }
 

@@ -6,6 +6,9 @@
 use std::io::{self, Write};
 use std::process::{Command, Stdio};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
 /// The environment variable naming a command that takes the text on its standard input.
 pub const COMMAND_VAR: &str = "INCIDENTS_CLIPBOARD_COMMAND";
 
@@ -40,40 +43,13 @@ fn pipe(command: &str, text: &str) -> Result<(), String> {
 /// The OSC 52 sequence that sets the clipboard to `text`. Inside tmux it is wrapped in tmux's
 /// passthrough (DCS `tmux;` with every ESC doubled) so it reaches the outer terminal.
 pub fn osc52(text: &str, tmux: bool) -> Vec<u8> {
-    let seq = format!("\x1b]52;c;{}\x07", base64(text.as_bytes()));
+    let seq = format!("\x1b]52;c;{}\x07", STANDARD.encode(text.as_bytes()));
     if tmux { format!("\x1bPtmux;{}\x1b\\", seq.replace('\x1b', "\x1b\x1b")).into_bytes() } else { seq.into_bytes() }
-}
-
-/// Standard base64 with padding, as OSC 52 takes it.
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_the_standard() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64("CoinsPaid · £".as_bytes()), "Q29pbnNQYWlkIMK3IMKj");
-    }
 
     #[test]
     fn tmux_gets_the_sequence_wrapped_with_escapes_doubled() {

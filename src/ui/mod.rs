@@ -6,6 +6,7 @@ mod help;
 mod list;
 mod loading;
 mod search;
+mod stats;
 mod tabs;
 mod theme;
 
@@ -18,7 +19,7 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::app::{AppState, Focus, ViewMetrics};
+use crate::app::{AppState, Focus, View, ViewMetrics};
 
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 10;
@@ -41,7 +42,9 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) -> ViewMetrics {
     frame.render_widget(block, main);
 
     let wide = area.width >= WIDE;
-    if state.focus() == Focus::Detail && !wide {
+    if state.view() == View::Stats {
+        stats::render(frame, inner, state, theme);
+    } else if state.focus() == Focus::Detail && !wide {
         // Narrow terminals give the detail the whole screen while it has the focus.
         (metrics.detail_height, metrics.detail_rows) = detail::render(frame, inner, state, theme);
     } else if wide {
