@@ -44,7 +44,7 @@ pub fn write(selection: &Selection, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// An incident's fields in the order of `COLUMNS`; absent values are empty.
-pub fn row(i: &Incident) -> [String; COLUMNS.len()] {
+fn row(i: &Incident) -> [String; COLUMNS.len()] {
     let join = |values: &mut dyn Iterator<Item = &str>| values.collect::<Vec<_>>().join(LIST_SEPARATOR);
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let cia = |part: fn(&crate::model::Cia) -> crate::model::Impact| {
