@@ -7,10 +7,12 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use unicode_width::UnicodeWidthStr;
 
+use crate::export::{self, Domain, SaveError, Selection};
 use crate::load::{self, Format, LoadError, LoadOptions, Progress};
 use crate::model::{Dataset, Incident, TechniqueRef, format_usd};
 use crate::present;
 use crate::query::{Corpus, Hit, Query, SearchRequest, SortKey, search};
+use crate::stats::Stats;
 use crate::taxii::{self, Auth, TaxiiOptions};
 
 #[derive(Debug, Parser)]
@@ -36,6 +38,11 @@ pub enum Command {
     Show(ShowArgs),
     /// Check dataset files: exit 0 when valid, 1 with every problem listed.
     Validate(ValidateArgs),
+    /// Count the matching incidents by year, motive, actor, country and technique: text or --json.
+    Stats(StatsArgs),
+    /// Write the matching incidents as JSON, JSON Lines, CSV, a Markdown report or an ATT&CK
+    /// Navigator layer.
+    Export(ExportArgs),
     /// List a TAXII 2.1 server's API roots and collections.
     Taxii(TaxiiListArgs),
 }
@@ -167,6 +174,69 @@ pub struct ShowArgs {
     /// The incident as native JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Count only the incidents this query matches (the search bar's language).
+    #[arg(short, long, value_name = "QUERY")]
+    pub query: Option<String>,
+    /// The counts as one JSON object: total, loss_usd_total and by_year, by_motive, by_actor,
+    /// by_actor_type, by_country, by_technique (each a map from value to count).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("export_format").required(true).args(["json", "jsonl", "csv", "markdown", "navigator"])
+))]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// A JSON array of incidents in the native format (loads again as a dataset).
+    #[arg(long)]
+    pub json: bool,
+    /// One native JSON incident per line.
+    #[arg(long)]
+    pub jsonl: bool,
+    /// CSV (RFC 4180) with a header row; list fields joined by "; ".
+    #[arg(long)]
+    pub csv: bool,
+    /// A Markdown report: a table of the incidents, then a section for each.
+    #[arg(long)]
+    pub markdown: bool,
+    /// An ATT&CK Navigator layer (format 4.5) scoring each technique by the incidents using it.
+    #[arg(long)]
+    pub navigator: bool,
+    /// The layer's ATT&CK domain [default: enterprise, unless every technique is an ICS one].
+    #[arg(long, value_enum)]
+    pub domain: Option<DomainArg>,
+    /// Write to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DomainArg {
+    Enterprise,
+    Ics,
+}
+
+impl From<DomainArg> for Domain {
+    fn from(d: DomainArg) -> Self {
+        match d {
+            DomainArg::Enterprise => Domain::Enterprise,
+            DomainArg::Ics => Domain::Ics,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -374,17 +444,14 @@ pub fn list(args: &ListArgs, out: &mut impl Write) -> Result<(), Failure> {
     report_skipped(&dataset);
     let corpus = Corpus::new(dataset);
     let hits = run_query(&corpus, &args.query)?;
-    let incidents: Vec<&Incident> = hits.iter().map(|h| corpus.incident(h.index)).collect();
+    let selection = Selection { corpus: &corpus, hits: &hits, query: args.query.query.as_deref().unwrap_or_default() };
+    let incidents: Vec<&Incident> = selection.incidents().collect();
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &incidents).map_err(io::Error::other)?;
-        writeln!(out)?;
+        export::json::write_array(&selection, out)?;
     } else if args.jsonl {
-        for inc in &incidents {
-            serde_json::to_writer(&mut *out, inc).map_err(io::Error::other)?;
-            writeln!(out)?;
-        }
+        export::json::write_lines(&selection, out)?;
     } else if args.csv {
-        write_csv(&incidents, out)?;
+        export::csv::write(&selection, out)?;
     } else {
         write_table(&incidents, matches!(args.query.sort, SortArg::Loss), out)?;
     }
@@ -439,40 +506,6 @@ fn write_table(incidents: &[&Incident], with_loss: bool, out: &mut impl Write) -
     Ok(())
 }
 
-fn write_csv(incidents: &[&Incident], out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, "id,date,victim,name,location,industry,loss_usd,motives,actors,ttps,summary")?;
-    for i in incidents {
-        let ttps: Vec<String> = i
-            .ttps
-            .iter()
-            .map(|t| match t {
-                TechniqueRef::Attack { id, .. } => id.clone(),
-                TechniqueRef::Other { name, .. } => name.clone(),
-            })
-            .collect();
-        let fields = [
-            i.id.clone(),
-            i.date.to_string(),
-            i.victim.clone(),
-            i.name.clone().unwrap_or_default(),
-            i.location.clone().unwrap_or_default(),
-            i.industry.clone().unwrap_or_default(),
-            i.loss_usd.map(|l| l.to_string()).unwrap_or_default(),
-            i.motives.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(";"),
-            i.actors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(";"),
-            ttps.join(";"),
-            i.summary.clone(),
-        ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        writeln!(out, "{}", line.join(","))?;
-    }
-    Ok(())
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
-
 pub fn show(args: &ShowArgs, out: &mut impl Write) -> Result<(), Failure> {
     let dataset = load_data(&args.data)?;
     report_skipped(&dataset);
@@ -488,6 +521,88 @@ pub fn show(args: &ShowArgs, out: &mut impl Write) -> Result<(), Failure> {
         write!(out, "{}", present::text(&corpus, index))?;
     }
     Ok(())
+}
+
+pub fn stats(args: &StatsArgs, out: &mut impl Write) -> Result<(), Failure> {
+    let dataset = load_data(&args.data)?;
+    report_skipped(&dataset);
+    let corpus = Corpus::new(dataset);
+    let query = QueryArgs { query: args.query.clone(), sort: SortArg::Score, reverse: false, limit: None };
+    let hits = run_query(&corpus, &query)?;
+    let stats = Stats::of(&corpus, &hits);
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &stats).map_err(io::Error::from)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", stats.text(&corpus, !locale_is_utf8()))?;
+    }
+    if hits.is_empty() && args.query.is_some() {
+        return Err(Failure::new(1, "no incident matches the query"));
+    }
+    Ok(())
+}
+
+pub fn export(args: &ExportArgs, out: &mut impl Write) -> Result<(), Failure> {
+    let format = if args.json {
+        export::Format::Json
+    } else if args.jsonl {
+        export::Format::Jsonl
+    } else if args.csv {
+        export::Format::Csv
+    } else if args.markdown {
+        export::Format::Markdown
+    } else {
+        export::Format::Navigator(args.domain.map(Domain::from))
+    };
+    // A flag's default value satisfies clap's `requires`, so the tie is checked here.
+    if args.domain.is_some() && !args.navigator {
+        return Err(Failure::new(2, "--domain chooses the domain of a --navigator layer; it needs --navigator"));
+    }
+    let exists = |path: &std::path::Path| {
+        Failure::new(2, format!("{}: already exists; give --force to replace it", path.display()))
+    };
+    // Said before a long load rather than after it; `save` checks again when it writes.
+    if let Some(path) = &args.output
+        && !args.force
+        && path.exists()
+    {
+        return Err(exists(path));
+    }
+    let dataset = load_data(&args.data)?;
+    report_skipped(&dataset);
+    let corpus = Corpus::new(dataset);
+    let hits = run_query(&corpus, &args.query)?;
+    if hits.is_empty() && args.query.query.is_some() {
+        return Err(Failure::new(1, "no incident matches the query; nothing written"));
+    }
+    let selection = Selection { corpus: &corpus, hits: &hits, query: args.query.query.as_deref().unwrap_or_default() };
+    let mut notes = Vec::new();
+    match &args.output {
+        None => notes = format.write(&selection, out)?,
+        Some(path) => export::save(path, args.force, |file| {
+            notes = format.write(&selection, file)?;
+            Ok(())
+        })
+        .map_err(|e| match e {
+            SaveError::Exists { path } => exists(&path),
+            SaveError::Io { .. } => Failure::new(2, e.to_string()),
+        })?,
+    }
+    for note in notes {
+        eprintln!("incidents: note: {note}");
+    }
+    Ok(())
+}
+
+/// Whether the terminal's locale is UTF-8: the first of LC_ALL, LC_CTYPE and LANG that is set
+/// decides; none set means the C locale.
+pub fn locale_is_utf8() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"].iter().filter_map(|v| std::env::var(v).ok()).find(|v| !v.is_empty()).is_some_and(
+        |v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        },
+    )
 }
 
 pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure> {

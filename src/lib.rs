@@ -1,10 +1,11 @@
 //! `incidents`: a terminal browser for cyber-incident datasets.
 //!
-//! The core (`model`, `load`, `query`, `stats`, `present`, `taxii`) knows nothing of terminals; `app` turns keys into state
+//! The core (`model`, `load`, `query`, `stats`, `present`, `export`, `taxii`) knows nothing of terminals; `app` turns keys into state
 //! changes, `ui` draws state, `tui` owns the terminal, `cli` the command line.
 
 pub mod app;
 pub mod cli;
+pub mod export;
 pub mod load;
 pub mod model;
 pub mod present;

@@ -16,6 +16,8 @@ fn main() -> ExitCode {
         Some(Command::Show(args)) => cli::show(args, &mut out),
         Some(Command::Validate(args)) => cli::validate(args, &mut out),
         Some(Command::Taxii(args)) => cli::taxii(args, &mut out),
+        Some(Command::Stats(args)) => cli::stats(args, &mut out),
+        Some(Command::Export(args)) => cli::export(args, &mut out),
         None => {
             drop(out);
             return finish(browse(&cli), &mut io::sink());
@@ -28,7 +30,7 @@ fn browse(cli: &Cli) -> Result<(), Failure> {
     let args = &cli.browse;
     let theme = Theme {
         color: !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        ascii: args.ascii || !locale_is_utf8(),
+        ascii: args.ascii || !cli::locale_is_utf8(),
     };
     let start = Start {
         query: args.query.query.clone().unwrap_or_default(),
@@ -49,16 +51,6 @@ fn browse(cli: &Cli) -> Result<(), Failure> {
         Exit::Signal(signal) => Err(Failure { code: (128 + signal) as u8, lines: Vec::new() }),
         Exit::LoadFailed(e) => Err(e.into()),
     }
-}
-
-/// The first of LC_ALL, LC_CTYPE and LANG that is set decides; none set means the C locale.
-fn locale_is_utf8() -> bool {
-    ["LC_ALL", "LC_CTYPE", "LANG"].iter().filter_map(|v| std::env::var(v).ok()).find(|v| !v.is_empty()).is_some_and(
-        |v| {
-            let v = v.to_ascii_lowercase();
-            v.contains("utf-8") || v.contains("utf8")
-        },
-    )
 }
 
 fn finish(result: Result<(), Failure>, out: &mut impl Write) -> ExitCode {

@@ -457,7 +457,7 @@ pub fn markdown(corpus: &Corpus, index: u32) -> String {
 }
 
 /// Text safe inside Markdown: characters that would start markup are escaped.
-fn md(s: &str) -> String {
+pub(crate) fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|') {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::model::{Impact, TechniqueRef};
+use crate::model::{Catalog, Impact, TechniqueRef};
 use crate::query::{Corpus, Hit};
 
 /// How often counting checks whether it should stop (a newer search is waiting).
@@ -65,34 +65,25 @@ impl Stats {
         let mut techniques: HashMap<&str, u64> = HashMap::new();
         let mut industries: HashMap<&str, u64> = HashMap::new();
         let mut stats = Stats { total: hits.len() as u64, ..Stats::default() };
+        // A record that names a value twice (two actors of one type, a technique with and
+        // without a note) still counts once: the maps count incidents, not mentions.
+        let mut seen: Vec<&str> = Vec::new();
         for (n, hit) in hits.iter().enumerate() {
             if n % CHECK_EVERY == 0 && cancelled() {
                 return None;
             }
             let inc = corpus.incident(hit.index);
             *years.entry(inc.date.year).or_default() += 1;
-            for m in &inc.motives {
-                *motives.entry(m.as_str()).or_default() += 1;
-            }
-            for a in &inc.actors {
-                if a.is_named() {
-                    *actors.entry(&a.name).or_default() += 1;
-                }
-                *types.entry(a.kind.as_str()).or_default() += 1;
-            }
+            count_once(&mut motives, &mut seen, inc.motives.iter().map(|m| m.as_str()));
+            count_once(&mut actors, &mut seen, inc.actors.iter().filter(|a| a.is_named()).map(|a| a.name.as_str()));
+            count_once(&mut types, &mut seen, inc.actors.iter().map(|a| a.kind.as_str()));
             if let Some(c) = &inc.location {
                 *countries.entry(c).or_default() += 1;
             }
             if let Some(i) = &inc.industry {
                 *industries.entry(i).or_default() += 1;
             }
-            for t in &inc.ttps {
-                let key = match t {
-                    TechniqueRef::Attack { id, .. } => id.as_str(),
-                    TechniqueRef::Other { name, .. } => name.as_str(),
-                };
-                *techniques.entry(key).or_default() += 1;
-            }
+            count_once(&mut techniques, &mut seen, inc.ttps.iter().map(technique_key));
             if let Some(loss) = inc.loss_usd {
                 stats.loss_usd_total = stats.loss_usd_total.saturating_add(loss);
                 stats.loss.reported += 1;
@@ -116,6 +107,57 @@ impl Stats {
         stats.by_technique = owned(techniques);
         stats.by_industry = owned(industries);
         Some(stats)
+    }
+}
+
+/// Counts each distinct value once: `seen` is scratch space kept between incidents, so counting
+/// allocates nothing per incident.
+fn count_once<'a>(map: &mut HashMap<&'a str, u64>, seen: &mut Vec<&'a str>, values: impl Iterator<Item = &'a str>) {
+    seen.clear();
+    for v in values {
+        if !seen.contains(&v) {
+            seen.push(v);
+            *map.entry(v).or_default() += 1;
+        }
+    }
+}
+
+/// What a technique is counted by: its ATT&CK id, or its name in another framework.
+pub fn technique_key(t: &TechniqueRef) -> &str {
+    match t {
+        TechniqueRef::Attack { id, .. } => id,
+        TechniqueRef::Other { name, .. } => name,
+    }
+}
+
+/// A technique key as it reads beside a count: `T1566.003 Spearphishing via Service (Initial
+/// Access)` when the catalog knows the id, else the key itself.
+pub fn technique_label(catalog: &Catalog, key: &str) -> String {
+    match catalog.get(key) {
+        Some(t) => {
+            let tactics = t.tactic_names();
+            if tactics.is_empty() { format!("{} {}", t.id, t.name) } else { format!("{} {} ({tactics})", t.id, t.name) }
+        }
+        None => key.to_string(),
+    }
+}
+
+impl Stats {
+    /// Counts the given incidents to the end: for the command line and exports.
+    pub fn of(corpus: &Corpus, hits: &[Hit]) -> Stats {
+        // Never cancelled, so there is always an answer.
+        Self::compute(corpus, hits, &|| false).unwrap_or_default()
+    }
+
+    /// Incidents per year from the first year to the last, years without any at zero, so a
+    /// chart of them shows the gaps.
+    pub fn years(&self) -> Vec<(u16, u64)> {
+        match (self.by_year.first_key_value(), self.by_year.last_key_value()) {
+            (Some((&first, _)), Some((&last, _))) => {
+                (first..=last).map(|y| (y, self.by_year.get(&y).copied().unwrap_or(0))).collect()
+            }
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -148,7 +190,7 @@ pub const FACET_VALUES: usize = 8;
 impl Stats {
     /// The facets of these results: motive, actor, actor type, country, year, technique (with
     /// its tactic), industry; each value's filter selects exactly what it counts.
-    pub fn facets(&self, catalog: &crate::model::Catalog) -> Vec<Facet> {
+    pub fn facets(&self, catalog: &Catalog) -> Vec<Facet> {
         use crate::query::quote_value;
         let group = |name: &'static str, map: &BTreeMap<String, u64>, filter: &dyn Fn(&str) -> String| Facet {
             name,
@@ -171,14 +213,7 @@ impl Stats {
         let mut techniques =
             group("Technique", &self.by_technique, &|v| format!("ttp:={}", quote_value(&v.to_lowercase())));
         for v in &mut techniques.values {
-            if let Some(t) = catalog.get(&v.label) {
-                let tactics = t.tactic_names();
-                v.label = if tactics.is_empty() {
-                    format!("{} {}", t.id, t.name)
-                } else {
-                    format!("{} {} ({tactics})", t.id, t.name)
-                };
-            }
+            v.label = technique_label(catalog, &v.label);
         }
         facets.push(techniques);
         facets.push(group("Industry", &self.by_industry, &|v| format!("industry:={}", quote_value(v))));
@@ -213,7 +248,7 @@ impl Overview {
 impl Stats {
     /// What the stats view shows: every year, oldest first, then the top `top` motives, actor
     /// types, actors, countries and techniques, with the facets' filters and labels.
-    pub fn overview(&self, catalog: &crate::model::Catalog, top: usize) -> Overview {
+    pub fn overview(&self, catalog: &Catalog, top: usize) -> Overview {
         let years = self
             .by_year
             .iter()
@@ -227,5 +262,105 @@ impl Stats {
             .map(|f| Facet { name: f.name, values: f.values.iter().take(top).cloned().collect() })
             .collect();
         Overview { years, groups }
+    }
+}
+
+/// How many values each "top" list of the text report shows.
+pub const TOP: usize = 10;
+/// The longest bar of the text report's chart, in characters.
+const BAR: u64 = 32;
+
+impl Stats {
+    /// The counts as plain text for `incidents stats`: totals, a bar chart of incidents per year,
+    /// then each field's values with their counts. `ascii` draws the bars with `#`.
+    pub fn text(&self, corpus: &Corpus, ascii: bool) -> String {
+        use crate::model::{format_usd, group_thousands};
+        let mut out = String::new();
+        let years = self.years();
+        let span = match (years.first(), years.last()) {
+            (Some((first, _)), Some((last, _))) if first != last => format!(", {first} to {last}"),
+            (Some((year, _)), _) => format!(", {year}"),
+            _ => String::new(),
+        };
+        let incidents =
+            |n: u64| if n == 1 { "1 incident".to_string() } else { format!("{} incidents", group_thousands(n)) };
+        out.push_str(&format!("{}{span}\n", incidents(self.total)));
+        if self.total == 0 {
+            return out;
+        }
+        match self.loss.largest {
+            Some((largest, index)) => {
+                let inc = corpus.incident(index);
+                out.push_str(&format!(
+                    "Reported loss: {} in total, from {}; largest {} ({}, {})\n",
+                    format_usd(self.loss_usd_total),
+                    incidents(self.loss.reported),
+                    format_usd(largest),
+                    inc.victim,
+                    inc.id
+                ));
+            }
+            None => out.push_str("Reported loss: none reported\n"),
+        }
+
+        let bar = if ascii { "#" } else { "\u{2588}" };
+        let most = years.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+        let rows: Vec<(String, u64)> = years
+            .iter()
+            .map(|&(year, n)| {
+                // Any year with an incident gets at least one mark, so it never reads as empty.
+                let len = if n == 0 { 0 } else { ((n * BAR + most / 2) / most).max(1) };
+                (format!("{year}  {:<width$}", bar.repeat(len as usize), width = BAR as usize), n)
+            })
+            .collect();
+        section(&mut out, "Incidents per year", &rows);
+
+        let top =
+            |map: &BTreeMap<String, u64>, n: usize| -> Vec<(String, u64)> { ranked(map).into_iter().take(n).collect() };
+        section(&mut out, "Motives", &top(&self.by_motive, usize::MAX));
+        section(&mut out, "Actor types", &top(&self.by_actor_type, usize::MAX));
+        section(&mut out, &top_title("actors", self.by_actor.len()), &top(&self.by_actor, TOP));
+        section(&mut out, &top_title("countries", self.by_country.len()), &top(&self.by_country, TOP));
+        let techniques: Vec<(String, u64)> = top(&self.by_technique, TOP)
+            .into_iter()
+            .map(|(key, n)| (technique_label(&corpus.dataset.catalog, &key), n))
+            .collect();
+        section(&mut out, &top_title("techniques", self.by_technique.len()), &techniques);
+
+        let cia = &self.cia;
+        let title = format!("CIA posture (recorded for {})", incidents(cia.recorded));
+        let rows = [
+            ("Confidentiality affected", cia.confidentiality),
+            ("Integrity affected", cia.integrity),
+            ("Availability affected", cia.availability),
+        ]
+        .map(|(label, n)| (label.to_string(), n));
+        section(&mut out, &title, if cia.recorded == 0 { &[] } else { &rows });
+        out
+    }
+}
+
+/// `Top actors (10 of 57)`, or `Actors` when all of them are shown.
+fn top_title(what: &str, of: usize) -> String {
+    let mut title = what.to_string();
+    if let Some(first) = title.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    if of > TOP { format!("Top {what} ({TOP} of {of})") } else { title }
+}
+
+/// A titled list of labels with their counts in a column.
+fn section(out: &mut String, title: &str, rows: &[(String, u64)]) {
+    use unicode_width::UnicodeWidthStr;
+    out.push_str(&format!("\n{title}\n"));
+    if rows.is_empty() {
+        out.push_str("  none recorded\n");
+        return;
+    }
+    let width = rows.iter().map(|(label, _)| label.width()).max().unwrap_or(0);
+    let digits = rows.iter().map(|(_, n)| n.to_string().len()).max().unwrap_or(1);
+    for (label, n) in rows {
+        let pad = " ".repeat(width - label.width());
+        out.push_str(&format!("  {label}{pad}  {n:>digits$}\n"));
     }
 }

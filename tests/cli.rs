@@ -65,7 +65,7 @@ fn list_table_csv_sort_and_limit() {
     );
     let o = run(&["list", "--csv", "-q", "coinspaid"]);
     let out = stdout(&o);
-    assert!(out.starts_with("id,date,victim,name,location,industry,loss_usd,motives,actors,ttps,summary\n"));
+    assert!(out.starts_with("id,date,victim,name,location,industry,loss_usd,motives,actors,ttps,summary,"));
     assert!(
         out.contains("coinspaid-2023,2023-07-22,CoinsPaid,,Estonia,Cryptocurrency payments,37300000,financial,"),
         "{out}"
