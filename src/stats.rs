@@ -249,10 +249,11 @@ impl Stats {
     /// What the stats view shows: every year, oldest first, then the top `top` motives, actor
     /// types, actors, countries and techniques, with the facets' filters and labels.
     pub fn overview(&self, catalog: &Catalog, top: usize) -> Overview {
+        // Years without incidents stay in the chart as empty bars, so gaps show.
         let years = self
-            .by_year
-            .iter()
-            .map(|(y, &count)| FacetValue { label: y.to_string(), count, filter: format!("year:{y}") })
+            .years()
+            .into_iter()
+            .map(|(y, count)| FacetValue { label: y.to_string(), count, filter: format!("year:{y}") })
             .collect();
         // The facets carry the filters and labels; the view takes more or fewer of each.
         let facets = self.facets(catalog);

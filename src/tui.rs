@@ -329,10 +329,44 @@ fn handle(
 }
 
 fn perform(state: &mut AppState, action: Action, pending: &mut Option<SearchRequest>, exit: &mut Option<Exit>) {
-    if let Some(effect) = state.update(action)
-        && let Some(notice) = apply(effect, pending, exit)
-    {
-        state.update(notice);
+    let Some(effect) = state.update(action) else { return };
+    let answer = match effect {
+        Effect::Export { format, path, replace } => Some(export(state, format, &path, replace)),
+        other => apply(other, pending, exit),
+    };
+    if let Some(answer) = answer {
+        state.update(answer);
+    }
+}
+
+/// Writes the current results to a file, never over an existing one unless asked to.
+fn export(state: &AppState, format: crate::export::Format, path: &str, replace: bool) -> Action {
+    use crate::export::{SaveError, Selection, save};
+    let path = match path.strip_prefix("~/") {
+        Some(rest) => {
+            std::env::var_os("HOME").map_or_else(|| path.into(), |home| std::path::Path::new(&home).join(rest))
+        }
+        None => std::path::PathBuf::from(path),
+    };
+    let selection = Selection { corpus: state.corpus(), hits: state.hits(), query: state.input() };
+    let mut notes = Vec::new();
+    let result = save(&path, replace, |out| {
+        notes = format.write(&selection, out)?;
+        Ok(())
+    });
+    let shown = std::path::absolute(&path).unwrap_or(path);
+    match result {
+        Ok(()) => {
+            let size = std::fs::metadata(&shown).map(|m| m.len()).unwrap_or(0);
+            let mut text =
+                format!("wrote {} incidents to {} ({} KB)", selection.hits.len(), shown.display(), size.div_ceil(1024));
+            if !notes.is_empty() {
+                text.push_str(&format!("; {}", notes.join("; ")));
+            }
+            Action::ExportFinished(text)
+        }
+        Err(SaveError::Exists { .. }) => Action::ExportExists,
+        Err(e) => Action::ExportFinished(format!("not written: {e}")),
     }
 }
 
@@ -340,6 +374,8 @@ fn apply(effect: Effect, pending: &mut Option<SearchRequest>, exit: &mut Option<
     match effect {
         Effect::Search(request) => *pending = Some(request),
         Effect::Quit => *exit = Some(Exit::Quit),
+        // Written where the state is at hand (`perform`).
+        Effect::Export { .. } => {}
         Effect::Copy(text) => {
             return match clipboard::copy(&text) {
                 Ok(_) => None,

@@ -16,6 +16,8 @@ pub enum Context {
     Search,
     /// A popup (help, facets, skipped records) is open.
     Popup,
+    /// A popup that takes typing: the export's file name.
+    Form,
 }
 
 impl Context {
@@ -25,6 +27,7 @@ impl Context {
             Context::Browse => "Browsing",
             Context::Search => "Search bar",
             Context::Popup => "In a popup",
+            Context::Form => "Export",
         }
     }
 }
@@ -94,6 +97,7 @@ impl Default for KeyMap {
                 "copy the incident as Markdown (a source: its address)",
             ),
             b(Browse, &[(Char('Y'), none)], Action::Copy(CopyWhat::Json), "copy the incident as JSON"),
+            b(Browse, &[(Char('e'), none)], Action::ToggleExport, "export the results to a file"),
             b(Browse, &[(Char('s'), none)], Action::CycleSort, "sort by score, date, victim, loss"),
             b(Browse, &[(Char('S'), none)], Action::ReverseSort, "reverse the sort"),
             b(Browse, &[(Char('?'), none)], Action::ToggleHelp, "this help"),
@@ -120,6 +124,12 @@ impl Default for KeyMap {
                 "facets: add the value's negation as a filter",
             ),
             b(Popup, &[(Esc, none), (Char('q'), none)], Action::Back, "close (so does any other key)"),
+            b(Form, &[(Up, none), (Char('p'), ctrl)], Action::Up, "previous format"),
+            b(Form, &[(Down, none), (Char('n'), ctrl), (Tab, none)], Action::Down, "next format"),
+            b(Form, &[(Enter, none)], Action::Enter, "write the file (asks before replacing one)"),
+            b(Form, &[(Backspace, none), (Char('h'), ctrl)], Action::Backspace, "delete a character of the name"),
+            b(Form, &[(Char('u'), ctrl)], Action::ClearInput, "clear the name"),
+            b(Form, &[(Esc, none)], Action::Back, "cancel"),
         ];
         Self { bindings }
     }
@@ -143,7 +153,9 @@ impl KeyMap {
         });
         match (found, key.code) {
             (Some(b), _) => Some(b.action.clone()),
-            (None, KeyCode::Char(c)) if context == Context::Search && (mods - KeyModifiers::ALT).is_empty() => {
+            (None, KeyCode::Char(c))
+                if matches!(context, Context::Search | Context::Form) && (mods - KeyModifiers::ALT).is_empty() =>
+            {
                 Some(Action::Input(c))
             }
             (None, _) if context == Context::Popup => Some(Action::Back),

@@ -7,6 +7,7 @@ pub use keymap::{Binding, Context, KeyMap, key_label};
 
 use std::sync::Arc;
 
+use crate::export::Format as ExportFormat;
 use crate::model::Incident;
 pub use crate::present::Section as Tab;
 use crate::present::{self, Row};
@@ -41,6 +42,29 @@ pub enum Popup {
     Skipped,
     /// Counts of the current results by field; Enter adds a value as a filter.
     Facets,
+    /// Writing the results to a file: a format and a file name.
+    Export,
+}
+
+/// The formats `e` offers, in the order shown.
+pub const EXPORT_FORMATS: [(ExportFormat, &str); 5] = [
+    (ExportFormat::Csv, "CSV"),
+    (ExportFormat::Json, "JSON (native incidents)"),
+    (ExportFormat::Jsonl, "JSON Lines"),
+    (ExportFormat::Markdown, "Markdown report"),
+    (ExportFormat::Navigator(None), "ATT&CK Navigator layer"),
+];
+
+/// The export popup's fields.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExportForm {
+    /// Index into `EXPORT_FORMATS`.
+    pub format: usize,
+    pub path: String,
+    /// Whether the analyst typed the name (else it follows the format).
+    pub edited: bool,
+    /// The file exists: waiting for y or n before replacing it.
+    pub confirm: bool,
 }
 
 /// What `y` and `Y` copy.
@@ -83,6 +107,7 @@ pub enum Action {
     ToggleHelp,
     ToggleFacets,
     ToggleStats,
+    ToggleExport,
     /// Show every incident of the selected incident's first named actor.
     PivotActor,
     Copy(CopyWhat),
@@ -95,6 +120,10 @@ pub enum Action {
     Measured(ViewMetrics),
     /// A message from outside for the status line (a copy that failed).
     Notice(String),
+    /// The export's file exists: ask before replacing it.
+    ExportExists,
+    /// The export is done (or failed): close the popup and say so.
+    ExportFinished(String),
 }
 
 impl Action {
@@ -118,6 +147,12 @@ pub enum Effect {
     Search(SearchRequest),
     /// Put this text on the analyst's clipboard.
     Copy(String),
+    /// Write the current results to a file; an existing file only when `replace`.
+    Export {
+        format: ExportFormat,
+        path: String,
+        replace: bool,
+    },
     Quit,
 }
 
@@ -208,6 +243,7 @@ pub struct AppState {
     popup_scroll: u16,
     /// The facet value under the cursor, counted across every facet's values.
     facet_cursor: usize,
+    export: ExportForm,
     view: View,
     /// The stats view's bar or value under the cursor.
     stats_cursor: usize,
@@ -245,6 +281,7 @@ impl AppState {
             popup,
             popup_scroll: 0,
             facet_cursor: 0,
+            export: ExportForm::default(),
             view: View::Browse,
             stats_cursor: 0,
             detail_row: 0,
@@ -278,6 +315,7 @@ impl AppState {
     /// Which bindings apply now.
     pub fn key_context(&self) -> Context {
         match (self.popup, self.focus) {
+            (Some(Popup::Export), _) => Context::Form,
             (Some(_), _) => Context::Popup,
             (None, Focus::Search) => Context::Search,
             (None, _) => Context::Browse,
@@ -350,6 +388,10 @@ impl AppState {
         self.facet_cursor
     }
 
+    pub fn export_form(&self) -> &ExportForm {
+        &self.export
+    }
+
     pub fn view(&self) -> View {
         self.view
     }
@@ -420,6 +462,17 @@ impl AppState {
                 self.status = Some(text);
                 return None;
             }
+            Action::ExportExists => {
+                self.export.confirm = true;
+                return None;
+            }
+            Action::ExportFinished(text) => {
+                if self.popup == Some(Popup::Export) {
+                    self.popup = None;
+                }
+                self.status = Some(text);
+                return None;
+            }
             _ => {}
         }
         self.status = None;
@@ -442,6 +495,12 @@ impl AppState {
                 if self.facets().is_none() {
                     return self.research();
                 }
+            }
+            Action::ToggleExport => {
+                self.open(Popup::Export);
+                let format = self.export.format;
+                self.export = ExportForm { format, ..ExportForm::default() };
+                self.export.path = self.default_export_path();
             }
             Action::ToggleStats => {
                 if self.view == View::Stats {
@@ -550,7 +609,12 @@ impl AppState {
                 self.reverse = !self.reverse;
                 return self.resort();
             }
-            Action::Negate | Action::Results(_) | Action::Measured(_) | Action::Notice(_) => {}
+            Action::Negate
+            | Action::Results(_)
+            | Action::Measured(_)
+            | Action::Notice(_)
+            | Action::ExportExists
+            | Action::ExportFinished(_) => {}
         }
         None
     }
@@ -561,8 +625,10 @@ impl AppState {
     }
 
     fn update_popup(&mut self, action: Action) -> Option<Effect> {
-        if self.popup == Some(Popup::Facets) {
-            return self.update_facets(action);
+        match self.popup {
+            Some(Popup::Facets) => return self.update_facets(action),
+            Some(Popup::Export) => return self.update_export(action),
+            _ => {}
         }
         match action {
             Action::Down => self.popup_scroll = self.popup_scroll.saturating_add(1),
@@ -636,6 +702,86 @@ impl AppState {
             _ => return None,
         }
         Some(None)
+    }
+
+    /// `incidents-actor-lazarus-group.csv`: a file name from the query and the format.
+    fn default_export_path(&self) -> String {
+        let mut slug = String::new();
+        for c in self.input.chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c.to_ascii_lowercase());
+            } else if !slug.ends_with('-') && !slug.is_empty() {
+                slug.push('-');
+            }
+        }
+        let slug: String = slug.trim_end_matches('-').chars().take(40).collect();
+        let ext = EXPORT_FORMATS[self.export.format].0.extension();
+        let ext = if matches!(EXPORT_FORMATS[self.export.format].0, ExportFormat::Navigator(_)) {
+            format!("layer.{ext}")
+        } else {
+            ext.to_string()
+        };
+        if slug.is_empty() {
+            format!("incidents.{ext}")
+        } else {
+            format!("incidents-{}.{ext}", slug.trim_end_matches('-'))
+        }
+    }
+
+    fn update_export(&mut self, action: Action) -> Option<Effect> {
+        let searching = self.searching();
+        let form = &mut self.export;
+        if form.confirm {
+            match action {
+                Action::Input('y' | 'Y') => {
+                    form.confirm = false;
+                    let format = EXPORT_FORMATS[form.format].0;
+                    return Some(Effect::Export { format, path: form.path.clone(), replace: true });
+                }
+                Action::Interrupt => return Some(Effect::Quit),
+                _ => form.confirm = false,
+            }
+            return None;
+        }
+        match action {
+            Action::Input(c) => {
+                form.path.push(c);
+                form.edited = true;
+            }
+            Action::Paste(text) => {
+                form.path.push_str(text.trim());
+                form.edited = true;
+            }
+            Action::Backspace => {
+                form.path.pop();
+                form.edited = true;
+            }
+            Action::ClearInput => {
+                form.path.clear();
+                form.edited = true;
+            }
+            Action::Down | Action::Up => {
+                let n = EXPORT_FORMATS.len();
+                form.format = if action == Action::Down { (form.format + 1) % n } else { (form.format + n - 1) % n };
+                if !self.export.edited {
+                    self.export.path = self.default_export_path();
+                }
+            }
+            Action::Enter if self.results.hits.is_empty() && !searching => {
+                self.status = Some("no incident to export: the search matches none".into());
+            }
+            Action::Enter if searching => {
+                self.status = Some("the search is still running: export when it has finished".into());
+            }
+            Action::Enter if !form.path.trim().is_empty() => {
+                let format = EXPORT_FORMATS[form.format].0;
+                return Some(Effect::Export { format, path: form.path.trim().to_string(), replace: false });
+            }
+            Action::Interrupt => return Some(Effect::Quit),
+            Action::Back => self.popup = None,
+            _ => {}
+        }
+        None
     }
 
     fn snapshot(&self) -> Snapshot {

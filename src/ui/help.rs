@@ -24,6 +24,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             popup(frame, area, " Skipped records ", lines, state.popup_scroll(), theme)
         }
         Some(Popup::Facets) => super::facets::render(frame, area, state, theme),
+        Some(Popup::Export) => super::export::render(frame, area, state, theme),
         None => {}
     }
 }
@@ -57,7 +58,7 @@ fn popup(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, scroll: u
 
 fn help_lines<'a>(state: &'a AppState, theme: &Theme) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
-    for context in [Context::Browse, Context::Search, Context::Popup, Context::Global] {
+    for context in [Context::Browse, Context::Search, Context::Popup, Context::Form, Context::Global] {
         lines.push(Line::styled(context.title(), theme.header()));
         for b in state.keymap().in_context(context) {
             let keys: Vec<String> = b.keys.iter().map(|&(c, m)| key_label(c, m, theme.ascii)).collect();

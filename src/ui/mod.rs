@@ -1,6 +1,7 @@
 //! Drawing: a pure function of `AppState`, one module per pane.
 
 mod detail;
+mod export;
 mod facets;
 mod help;
 mod list;
