@@ -1,12 +1,47 @@
 //! Dataset text is untrusted: it must not be able to drive the analyst's terminal.
 
+use std::borrow::Cow;
+
 /// Removes control characters and whole escape sequences (CSI, OSC, DCS and the like), keeping
 /// newlines so paragraphs survive; tabs become spaces. Applied once, when a record is loaded, so
-/// every output (screen, table, JSON) sees clean text.
-pub fn sanitize(s: &str) -> String {
-    if !s.chars().any(|c| c.is_control() && c != '\n') {
-        return s.to_string();
+/// every output (screen, table, JSON) sees clean text. Clean text (nearly all of it) is returned
+/// as it is, without a copy.
+pub fn sanitize(s: &str) -> Cow<'_, str> {
+    if needs_cleaning(s) { Cow::Owned(clean(s)) } else { Cow::Borrowed(s) }
+}
+
+/// `sanitize` for text the caller already has as a `Cow` or `String`: clean text is handed back
+/// without a copy when it is owned, and copied once when it is borrowed.
+pub fn sanitize_owned(s: Cow<'_, str>) -> String {
+    if needs_cleaning(&s) { clean(&s) } else { s.into_owned() }
+}
+
+/// Whether the text holds a control character other than a newline: C0 (one byte below 0x20),
+/// DEL, or C1 (U+0080 to U+009F, written 0xC2 0x80..=0x9F). Checked 32 bytes at a time without
+/// early exits, so the compiler can vectorise the common case of text that needs nothing.
+fn needs_cleaning(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let suspicious = |b: u8| b < 0x20 || b == 0x7f || b == 0xc2;
+    for (n, chunk) in bytes.chunks(32).enumerate() {
+        if chunk.iter().fold(false, |acc, &b| acc | suspicious(b)) {
+            let at = n * 32;
+            for (i, &b) in chunk.iter().enumerate() {
+                let control = match b {
+                    b'\n' => false,
+                    0..0x20 | 0x7f => true,
+                    0xc2 => bytes.get(at + i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)),
+                    _ => false,
+                };
+                if control {
+                    return true;
+                }
+            }
+        }
     }
+    false
+}
+
+fn clean(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -65,7 +100,9 @@ fn skip_string(chars: &mut Chars) {
 
 #[cfg(test)]
 mod tests {
-    use super::sanitize;
+    use std::borrow::Cow;
+
+    use super::{sanitize, sanitize_owned};
 
     #[test]
     fn clean_text_is_unchanged() {
@@ -80,5 +117,20 @@ mod tests {
         assert_eq!(sanitize("x\x1bP+q\x1b\\y"), "xy");
         assert_eq!(sanitize("x\u{9b}2Jy"), "xy");
         assert_eq!(sanitize("bell\x07 cr\r tab\tend\x1bc"), "bell cr tab end");
+        assert_eq!(sanitize("del\x7f here"), "del here");
+    }
+
+    #[test]
+    fn only_text_that_needs_cleaning_is_copied() {
+        let long = "Zürich — a clean paragraph.\n\n".repeat(20);
+        assert!(matches!(sanitize(&long), Cow::Borrowed(_)));
+        // A control character far into the text, past the first 32-byte chunk.
+        let dirty = format!("{long}\x1b[2Jend");
+        assert_eq!(sanitize(&dirty), format!("{long}end"));
+        assert!(matches!(sanitize("\u{85}next line"), Cow::Owned(_)));
+        // 0xC2 starts printable characters too (U+00A0 to U+00BF): those stay.
+        assert!(matches!(sanitize("price: 5 £, 3 ¢, nbsp\u{a0}"), Cow::Borrowed(_)));
+        assert_eq!(sanitize_owned(Cow::Owned("tab\there".to_string())), "tab here");
+        assert_eq!(sanitize_owned(Cow::Borrowed("plain")), "plain");
     }
 }
