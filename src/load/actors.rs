@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::value::RawValue;
 
 use super::fields::Fields;
-use super::problem::{LoadError, Problem, Text};
+use super::problem::{LoadError, Problem, Text, json_kind};
 use crate::model::{ActorCatalog, ActorProfile, ActorType, actor_lookup_key};
 
 /// The bundled catalog, compiled into the binary.
@@ -38,12 +38,23 @@ pub fn parse_catalog(file: &str, text: &str) -> Result<ActorCatalog, LoadError> 
     let mut taken: HashMap<String, String> = HashMap::new();
     for raw in items {
         let mut f = Fields::new(&src);
-        let Some(map) = f.object(raw, "", FIELDS) else {
+        if !raw.get().starts_with('{') {
+            problems.push(src.problem(
+                raw.get(),
+                None,
+                None,
+                format!("expected an actor object, found {}", json_kind(raw)),
+            ));
+            continue;
+        }
+        let Some(map) = f.map(raw, "") else {
             problems.append(&mut f.problems);
             continue;
         };
+        // The name first, so every later problem can name the actor.
         let name = f.string(&map, raw, "", "name", true);
         f.id = name.clone();
+        f.unknown_fields(raw, &map, "", FIELDS);
         let kind = f.string(&map, raw, "", "type", true).and_then(|t| {
             let found = ActorType::parse(&t);
             if found.is_none() {

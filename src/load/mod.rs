@@ -375,7 +375,7 @@ fn actor_catalog(opts: &LoadOptions) -> Result<Arc<ActorCatalog>, LoadError> {
 /// Ids must be unique within a file: a repeated id is a problem at the record that repeats it.
 /// `locate` gives the positions of record offsets, worked out only when there is a repeat.
 fn reject_duplicates(file: &str, locate: impl Fn(&[usize]) -> Vec<Option<Position>>, parsed: &mut Parsed) {
-    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(parsed.incidents.len());
     let mut repeated = Vec::new();
     for (n, (incident, offset)) in parsed.incidents.iter().enumerate() {
         if let Some(&earlier) = first.get(incident.id.as_str()) {
@@ -431,9 +431,16 @@ fn finish(
     let mut skipped = Vec::new();
     let mut incidents: Vec<Incident> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
+    let one_file = files.len() == 1;
     for (file, parsed) in files {
         problems.extend(parsed.problems);
         skipped.extend(parsed.rejected);
+        if one_file {
+            // Ids are unique within a file already; collected in place, without a second copy
+            // of a million records.
+            incidents = parsed.incidents.into_iter().map(|(incident, _)| incident).collect();
+            continue;
+        }
         for (mut incident, _) in parsed.incidents {
             if seen.contains(&incident.id) {
                 let stem = Path::new(&file).file_stem().map_or(file.clone(), |s| s.to_string_lossy().into_owned());

@@ -17,28 +17,25 @@ pub fn sanitize_owned(s: Cow<'_, str>) -> String {
 }
 
 /// Whether the text holds a control character other than a newline: C0 (one byte below 0x20),
-/// DEL, or C1 (U+0080 to U+009F, written 0xC2 0x80..=0x9F). Checked 32 bytes at a time without
-/// early exits, so the compiler can vectorise the common case of text that needs nothing.
+/// DEL, or C1 (U+0080 to U+009F, written 0xC2 0x80..=0x9F). Bytes are first checked 32 at a time
+/// without early exits, which the compiler turns into vector compares; only the rare chunk with a
+/// byte below 0x20, 0x7F or 0xC2 is looked at closely.
 fn needs_cleaning(s: &str) -> bool {
     let bytes = s.as_bytes();
-    let suspicious = |b: u8| b < 0x20 || b == 0x7f || b == 0xc2;
-    for (n, chunk) in bytes.chunks(32).enumerate() {
-        if chunk.iter().fold(false, |acc, &b| acc | suspicious(b)) {
-            let at = n * 32;
-            for (i, &b) in chunk.iter().enumerate() {
-                let control = match b {
-                    b'\n' => false,
-                    0..0x20 | 0x7f => true,
-                    0xc2 => bytes.get(at + i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)),
-                    _ => false,
-                };
-                if control {
-                    return true;
-                }
-            }
+    let control_at = |i: usize| match bytes[i] {
+        b'\n' => false,
+        0..0x20 | 0x7f => true,
+        0xc2 => bytes.get(i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)),
+        _ => false,
+    };
+    let suspicious = |b: &u8| u8::from(*b < 0x20) | u8::from(*b == 0x7f) | u8::from(*b == 0xc2);
+    let mut chunks = bytes.chunks_exact(32);
+    for (n, chunk) in chunks.by_ref().enumerate() {
+        if chunk.iter().map(suspicious).fold(0, |acc, b| acc | b) != 0 && (n * 32..n * 32 + 32).any(control_at) {
+            return true;
         }
     }
-    false
+    (bytes.len() - chunks.remainder().len()..bytes.len()).any(control_at)
 }
 
 fn clean(s: &str) -> String {
