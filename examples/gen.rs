@@ -84,7 +84,7 @@ impl SplitMix64 {
     }
 
     fn below(&mut self, n: usize) -> usize {
-        ((self.next() >> 32) * n as u64 >> 32) as usize
+        (((self.next() >> 32) * n as u64) >> 32) as usize
     }
 
     fn range(&mut self, lo: usize, hi: usize) -> usize {
@@ -836,7 +836,8 @@ impl Generator {
                 r.push_str(", ");
             }
             r.push('"');
-            r.push_str(*self.rng.pick(TAGS));
+            let tag = *self.rng.pick(TAGS);
+            r.push_str(tag);
             r.push('"');
         }
         r.push_str("]}");

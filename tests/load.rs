@@ -433,7 +433,7 @@ fn a_problem_deep_in_a_large_file_is_placed_exactly() {
         "big.json:{}: record \"r-40\", field date: invalid date \"2023-13\": month must be 01 to 12",
         place(&text, "\"2023-13\"", 0)
     );
-    assert_eq!(p, [expected.clone()]);
+    assert_eq!(p, std::slice::from_ref(&expected));
     assert!(expected.starts_with("big.json:41:"), "{expected}");
 }
 

@@ -14,7 +14,7 @@ use crate::model::{
 };
 
 /// The fields of a native record.
-pub const FIELDS: &[&str] = &[
+const FIELDS: &[&str] = &[
     "id",
     "victim",
     "name",

@@ -139,10 +139,10 @@ pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Re
     };
     // A problem that ended the file early in some batch comes before anything the reader saw
     // after that batch.
-    if let Some(problem) = tail? {
-        if !collector.stopped {
-            out.problems.push(problem);
-        }
+    if let Some(problem) = tail?
+        && !collector.stopped
+    {
+        out.problems.push(problem);
     }
     Ok(())
 }
