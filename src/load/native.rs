@@ -338,6 +338,7 @@ fn process(b: &Batch, name: &str, ctx: &Context) -> Outcome {
     let mut stopped = false;
     match &b.kind {
         Kind::Items(items) => {
+            parsed.incidents.reserve_exact(items.len());
             for item in items {
                 let Some(record) = text.get(item.start - b.range.start..item.end - b.range.start) else {
                     break;
