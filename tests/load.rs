@@ -708,3 +708,22 @@ fn bad_actor_catalogs_list_every_problem_with_its_place() {
     assert!(catalog("{}").unwrap_err()[0].contains("expected a JSON array of actors"));
     assert!(catalog("").unwrap_err()[0].contains("empty file"));
 }
+
+#[test]
+fn byte_order_marks_are_skipped_whatever_the_size_of_the_reads() {
+    for block_size in [1, 2, 3, 4, 1 << 20] {
+        let native = NativeReading { block_size, careful_only: false };
+        let opts = LoadOptions { native, ..LoadOptions::default() };
+        let parse = |text: &str| {
+            let mut out = Parsed::default();
+            load::parse_text_with("b.json", text, Path::new("b.json"), &ActorCatalog::default(), &opts, &mut out);
+            out
+        };
+        let only = parse("\u{feff}");
+        assert_eq!(only.problems.len(), 1, "{block_size}");
+        assert_eq!(only.problems[0].to_string(), "b.json:1:2: empty file: expected a JSON array of incidents");
+        let two = parse(&format!("\u{feff}\u{feff}[{GOOD}]"));
+        assert_eq!(two.incidents.len(), 1, "{block_size}: {:?}", two.problems);
+        assert_eq!(two.incidents[0].1, 7, "the record's offset counts the marks and the bracket");
+    }
+}

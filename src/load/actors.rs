@@ -129,7 +129,7 @@ fn is_group_id(id: &str) -> bool {
     b.len() == 5 && b[0] == b'G' && b[1..].iter().all(u8::is_ascii_digit)
 }
 
-/// Problems of the bundled catalog, which is data of this program: named as its file.
+/// The bundled catalog, or the problems that keep it from loading, placed in its file.
 pub fn bundled() -> Result<ActorCatalog, Vec<Problem>> {
     parse_catalog(BUNDLED_NAME, BUNDLED).map_err(|e| match e {
         LoadError::Invalid(p) => p,

@@ -205,28 +205,33 @@ fn produce(
     let mut scanner = Scanner::new(ctx.lines);
     let mut items = Vec::new();
     let mut seq = 0;
-    let mut first_block = true;
+    // Byte order marks are skipped; they count as a character of the first line, as an editor
+    // that shows them would place the text after them. However small the reads, each mark is
+    // seen whole before the scan starts.
+    let mut eof = false;
+    loop {
+        while buf.len() < cursor.index + BOM.len() && !eof {
+            eof = fill(&mut input, &mut buf, block_size, ctx)?;
+        }
+        if !buf[cursor.index..].starts_with(BOM) {
+            break;
+        }
+        cursor.index += BOM.len();
+        cursor.offset += BOM.len();
+        cursor.pos.col += 1;
+    }
+    buf.drain(..cursor.index);
+    cursor.index = 0;
+    // The bytes read while looking for marks are scanned before anything more is read.
+    let mut read_ahead = true;
     loop {
         if ctx.progress.is_some_and(|p| p.is_cancelled()) {
             return Err(ReadError::Cancelled);
         }
-        let n = fill(&mut input, &mut buf, block_size)?;
-        if let Some(p) = ctx.progress {
-            p.add_read(n as u64);
+        if !read_ahead && !eof {
+            eof = fill(&mut input, &mut buf, block_size, ctx)?;
         }
-        let eof = n < block_size;
-        if first_block {
-            // Byte order marks are skipped; they count as a character of the first line, as an
-            // editor that shows them would place the text after them.
-            while buf[cursor.index..].starts_with(BOM) {
-                cursor.index += BOM.len();
-                cursor.offset += BOM.len();
-                cursor.pos.col += 1;
-            }
-            buf.drain(..cursor.index);
-            cursor.index = 0;
-            first_block = false;
-        }
+        read_ahead = false;
         let was_undecided = scanner.mode == Mode::Undecided;
         let scanned = scanner.scan(&buf, eof, &mut items);
         if was_undecided
@@ -266,7 +271,7 @@ fn produce(
             Err(stop) => {
                 if !eof {
                     // serde may need to read past the place the scan stopped to say what is wrong.
-                    fill(&mut input, &mut buf, 1 << 16)?;
+                    fill(&mut input, &mut buf, 1 << 16, ctx)?;
                 }
                 return Ok(Some(stop_problem(name, &buf, cursor, &scanner, stop)));
             }
@@ -285,11 +290,15 @@ fn produce(
     Ok(None)
 }
 
-/// Reads up to `want` more bytes onto the end of `buf`; fewer only at the end of the input.
-fn fill(input: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> Result<usize, ReadError> {
+/// Reads up to `want` more bytes onto the end of `buf`, counting them as read; fewer only at the
+/// end of the input, which it returns true for.
+fn fill(input: &mut impl Read, buf: &mut Vec<u8>, want: usize, ctx: &Context) -> Result<bool, ReadError> {
     buf.reserve(want);
     let n = input.by_ref().take(want as u64).read_to_end(buf).map_err(ReadError::Io)?;
-    Ok(n)
+    if let Some(p) = ctx.progress {
+        p.add_read(n as u64);
+    }
+    Ok(n < want)
 }
 
 /// An empty buffer for the next block, from one the workers are done with where there is one:
