@@ -149,7 +149,8 @@ proptest! {
         let text = String::from_utf8_lossy(&bytes);
         let name = if lines { "r.jsonl" } else { "r.json" };
         let parsed = parse_both(&text, name, block);
-        prop_assert!(parsed.incidents.len() + parsed.problems.len() + parsed.rejected.len() <= bytes.len() + 1);
+        // Every record left out is explained by at least one problem.
+        prop_assert!(parsed.rejected.len() <= parsed.problems.len());
     }
 
     #[test]
