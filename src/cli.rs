@@ -362,7 +362,7 @@ fn report_progress(progress: &Progress, done: &std::sync::mpsc::Receiver<()>) {
     loop {
         let p = progress.snapshot();
         let line = if p.bytes_read == 0 && p.bytes_total == 0 {
-            crate::model::sanitize(&p.stage).to_string()
+            crate::model::sanitize(&p.stage).into_owned()
         } else {
             let mb = |b: u64| b as f64 / 1e6;
             let mut line = format!("loading {}: {:.0} MB", crate::model::sanitize(&p.stage), mb(p.bytes_read));
@@ -394,6 +394,7 @@ pub fn load_dataset(
         attack: args.attack.clone(),
         progress,
         taxii,
+        ..Default::default()
     };
     if args.paths.is_empty() { load::bundled(&opts) } else { load::load(&args.paths, &opts) }
 }

@@ -1,8 +1,12 @@
 //! Reading datasets: format detection, the native, VERIS and STIX loaders, the ATT&CK catalog.
 //! Input files are only ever read.
 
+pub mod actors;
 pub mod attack;
+mod chunks;
 mod country;
+mod fast;
+mod fields;
 mod native;
 mod problem;
 mod progress;
@@ -11,13 +15,15 @@ mod stix;
 mod veris;
 
 use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+pub use native::NativeReading;
 pub use problem::{LoadError, Position, Problem, Text, json_kind};
 pub use progress::{Progress, ProgressSnapshot};
 
-use crate::model::{Catalog, Dataset, Incident, Technique};
+use crate::model::{ActorCatalog, Catalog, Dataset, Incident, Technique};
 
 /// The bundled dataset, compiled into the binary.
 pub const BUNDLED_INCIDENTS: &str = include_str!("../../data/incidents.json");
@@ -42,6 +48,10 @@ pub struct LoadOptions {
     pub attack: Option<PathBuf>,
     /// Counters for a progress display, and the way to call the load off.
     pub progress: Option<Arc<Progress>>,
+    /// The actors that records may name by name or alias; `None`: the bundled `data/actors.json`.
+    pub actors: Option<Arc<ActorCatalog>>,
+    /// How native files are read (block size; the careful path alone, for comparison).
+    pub native: NativeReading,
     /// How to reach the TAXII servers among the paths, and where to cache their collections.
     pub taxii: crate::taxii::TaxiiOptions,
 }
@@ -55,8 +65,7 @@ pub struct Parsed {
     /// Records that had problems, by id or position, for the "skipped" list.
     pub rejected: Vec<String>,
     /// What was left out on purpose, not an error: objects of types no incident is made of,
-    /// revoked objects, references to objects missing from the file. Listed under
-    /// `--skip-invalid`.
+    /// revoked objects, references to objects missing from the file.
     pub notes: Vec<Problem>,
     /// The techniques the file defines (a STIX bundle's ATT&CK attack patterns), in file order.
     /// They name the techniques the catalog lacks.
@@ -66,36 +75,95 @@ pub struct Parsed {
 /// Loads the bundled dataset.
 pub fn bundled(opts: &LoadOptions) -> Result<Dataset, LoadError> {
     let catalog = catalog(opts)?;
+    let actors = actor_catalog(opts)?;
+    let progress = opts.progress.as_deref();
+    if let Some(p) = progress {
+        p.add_total(BUNDLED_INCIDENTS.len() as u64);
+        p.set_stage("bundled dataset");
+    }
     let mut parsed = Parsed::default();
-    native::parse(BUNDLED_NAME, BUNDLED_INCIDENTS, false, &mut parsed);
-    reject_duplicates(&Text::new(BUNDLED_NAME, BUNDLED_INCIDENTS), &mut parsed);
-    finish(vec![(BUNDLED_NAME.to_string(), parsed)], catalog, "bundled dataset".into(), opts)
+    let ctx = native::Context {
+        lines: false,
+        actors: &actors,
+        reading: opts.native,
+        progress,
+        size: BUNDLED_INCIDENTS.len() as u64,
+    };
+    native::read(BUNDLED_NAME, BUNDLED_INCIDENTS.as_bytes(), &ctx, &mut parsed)
+        .map_err(|e| read_error(BUNDLED_NAME.as_ref(), e))?;
+    let text = Text::new(BUNDLED_NAME, BUNDLED_INCIDENTS);
+    reject_duplicates(
+        BUNDLED_NAME,
+        |offsets| offsets.iter().map(|&o| Some(text.position_at(o))).collect(),
+        &mut parsed,
+    );
+    finish(vec![(BUNDLED_NAME.to_string(), parsed)], catalog, actors, "bundled dataset".into(), opts)
 }
 
 /// Loads files and directories (every `.json`, `.jsonl` and `.ndjson` file inside, sorted), and
-/// TAXII collections given by URL.
+/// TAXII collections given by URL. Native files are read block by block; VERIS and STIX files,
+/// which are small, whole.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset, LoadError> {
     let catalog = catalog(opts)?;
+    let actors = actor_catalog(opts)?;
     let (urls, paths): (Vec<&PathBuf>, Vec<PathBuf>) =
         (paths.iter().filter(|p| is_url(p)).collect(), paths.iter().filter(|p| !is_url(p)).cloned().collect());
     let files = expand(&paths)?;
-    let mut parsed_files = Vec::with_capacity(files.len() + urls.len());
+    let progress = opts.progress.as_deref();
+    let mut sizes = Vec::with_capacity(files.len());
     for path in &files {
+        let size = std::fs::metadata(path).map_err(|e| io_error(path, &e))?.len();
+        if let Some(p) = progress {
+            p.add_total(size);
+        }
+        sizes.push(size);
+    }
+    let mut parsed_files = Vec::with_capacity(files.len() + urls.len());
+    for (path, size) in files.iter().zip(sizes) {
+        if progress.is_some_and(|p| p.is_cancelled()) {
+            return Err(LoadError::Cancelled);
+        }
         let name = path.display().to_string();
-        let text = read_text(path)?;
+        if let Some(p) = progress {
+            p.set_stage(name.clone());
+        }
         let mut parsed = Parsed::default();
-        match text {
-            Ok(text) => parse_source(&name, &text, path, opts.format, &mut parsed),
-            Err(p) => parsed.problems.push(p),
+        let mut file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
+        // The format shows at the top of a file (VERIS records, which sort their keys, within
+        // their first few kilobytes).
+        let mut head = Vec::new();
+        file.by_ref().take(DETECT_BYTES).read_to_end(&mut head).map_err(|e| io_error(path, &e))?;
+        let format = match opts.format {
+            Format::Auto => detect(valid_utf8_prefix(&head)),
+            chosen => chosen,
+        };
+        if matches!(format, Format::Native | Format::Auto) {
+            let ctx = native::Context { lines: is_lines(path), actors: &actors, reading: opts.native, progress, size };
+            native::read(&name, std::io::Cursor::new(head).chain(file), &ctx, &mut parsed)
+                .map_err(|e| read_error(path, e))?;
+            reject_duplicates(&name, |offsets| positions_in_file(path, offsets), &mut parsed);
+        } else {
+            file.read_to_end(&mut head).map_err(|e| io_error(path, &e))?;
+            if let Some(p) = progress {
+                p.add_read(head.len() as u64);
+            }
+            match utf8_text(&name, head) {
+                Ok(text) => parse_source(&name, &text, path, &actors, opts, &mut parsed),
+                Err(p) => parsed.problems.push(p),
+            }
+            if let Some(p) = progress {
+                p.add_records(parsed.incidents.len() as u64);
+            }
         }
         parsed_files.push((name, parsed));
     }
     let mut collections = Vec::with_capacity(urls.len());
     let mut warnings = Vec::new();
     for url in urls {
-        let opened = crate::taxii::open(&url.to_string_lossy(), &opts.taxii, opts.progress.as_deref())?;
+        let opened = crate::taxii::open(&url.to_string_lossy(), &opts.taxii, progress)?;
         let mut parsed = Parsed::default();
-        parse_source(&opened.title, &opened.bundle, Path::new(""), Format::Stix, &mut parsed);
+        let stix = LoadOptions { format: Format::Stix, ..opts.clone() };
+        parse_source(&opened.title, &opened.bundle, Path::new(""), &actors, &stix, &mut parsed);
         parsed_files.push((opened.title.clone(), parsed));
         warnings.extend(opened.warnings.iter().cloned());
         collections.push(opened);
@@ -113,7 +181,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset, LoadError>
         (_, _, []) => format!("{} files", files.len()),
         _ => format!("{} sources", files.len() + collections.len()),
     };
-    let mut dataset = finish(parsed_files, catalog, label, opts)?;
+    let mut dataset = finish(parsed_files, catalog, actors, label, opts)?;
     dataset.warnings = warnings;
     Ok(dataset)
 }
@@ -123,23 +191,61 @@ fn is_url(path: &Path) -> bool {
     path.to_str().is_some_and(crate::taxii::is_url)
 }
 
-/// Parses a file's or a collection's text; ids must be unique within it.
-fn parse_source(name: &str, text: &str, path: &Path, format: Format, parsed: &mut Parsed) {
-    parse_text(name, text, path, format, parsed);
-    reject_duplicates(&Text::new(name, text), parsed);
+/// Parses a whole file's or a collection's text; ids must be unique within it.
+fn parse_source(name: &str, text: &str, path: &Path, actors: &ActorCatalog, opts: &LoadOptions, parsed: &mut Parsed) {
+    parse_text_with(name, text, path, actors, opts, parsed);
+    let src = Text::new(name, text);
+    reject_duplicates(name, |offsets| offsets.iter().map(|&o| Some(src.position_at(o))).collect(), parsed);
 }
 
-/// Parses one file's text in the given or detected format.
+/// How much of a file format detection reads.
+const DETECT_BYTES: u64 = 1 << 20;
+
+/// Parses one file's text in the given or detected format, with the bundled actor catalog.
 /// Returns the format it was read as.
 pub fn parse_text(name: &str, text: &str, path: &Path, format: Format, out: &mut Parsed) -> Format {
-    let lines = matches!(extension(path).as_deref(), Some("jsonl" | "ndjson"));
-    let format = if format == Format::Auto { detect(text) } else { format };
+    let opts = LoadOptions { format, ..LoadOptions::default() };
+    match actor_catalog(&opts) {
+        Ok(actors) => parse_text_with(name, text, path, &actors, &opts, out),
+        Err(e) => {
+            if let LoadError::Invalid(problems) = e {
+                out.problems.extend(problems);
+            }
+            opts.format
+        }
+    }
+}
+
+/// `parse_text` with the format, actor catalog and native reading of `opts`.
+pub fn parse_text_with(
+    name: &str,
+    text: &str,
+    path: &Path,
+    actors: &ActorCatalog,
+    opts: &LoadOptions,
+    out: &mut Parsed,
+) -> Format {
+    let format = if opts.format == Format::Auto { detect(text) } else { opts.format };
     match format {
         Format::Veris => veris::parse(name, text, out),
         Format::Stix => stix::parse(name, text, out),
-        Format::Native | Format::Auto => native::parse(name, text, lines, out),
+        Format::Native | Format::Auto => {
+            let ctx = native::Context {
+                lines: is_lines(path),
+                actors,
+                reading: opts.native,
+                progress: None,
+                size: text.len() as u64,
+            };
+            // Reading from memory can neither fail nor, without progress counters, be cancelled.
+            let _ = native::read(name, text.as_bytes(), &ctx, out);
+        }
     }
     format
+}
+
+fn is_lines(path: &Path) -> bool {
+    matches!(extension(path).as_deref(), Some("jsonl" | "ndjson"))
 }
 
 /// Guesses the format from the keys of a JSON object; arrays and JSON Lines are native. STIX
@@ -175,19 +281,64 @@ fn extension(path: &Path) -> Option<String> {
 /// Reads a file; bytes that are not UTF-8 are a problem at their position, not an I/O error.
 fn read_text(path: &Path) -> Result<Result<String, Problem>, LoadError> {
     let bytes = std::fs::read(path).map_err(|e| io_error(path, &e))?;
-    Ok(String::from_utf8(bytes).map_err(|e| {
-        let valid = e.utf8_error().valid_up_to();
-        let bytes = e.into_bytes();
-        let before = String::from_utf8_lossy(&bytes[..valid]);
-        let name = path.display().to_string();
+    Ok(utf8_text(&path.display().to_string(), bytes))
+}
+
+fn utf8_text(name: &str, bytes: Vec<u8>) -> Result<String, Problem> {
+    String::from_utf8(bytes).map_err(|e| {
+        let before = valid_utf8_prefix(e.as_bytes());
         Problem {
-            file: name.clone(),
-            position: Some(Text::new(&name, &before).position_at(before.len())),
+            file: name.to_string(),
+            position: Some(Text::new(name, before).position_at(before.len())),
             record: None,
             field: None,
             message: "the file is not valid UTF-8 text".into(),
         }
-    }))
+    })
+}
+
+/// The longest start of `bytes` that is UTF-8 text.
+fn valid_utf8_prefix(bytes: &[u8]) -> &str {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+    }
+}
+
+fn read_error(path: &Path, e: native::ReadError) -> LoadError {
+    match e {
+        native::ReadError::Cancelled => LoadError::Cancelled,
+        native::ReadError::Io(e) => io_error(path, &e),
+    }
+}
+
+/// The positions of byte offsets of a file, read again from the disk: a native file is not kept
+/// in memory, and positions are needed only for the rare problem found after reading (a repeated
+/// id). `None` where the file cannot be read again.
+fn positions_in_file(path: &Path, offsets: &[usize]) -> Vec<Option<Position>> {
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_by_key(|&i| offsets[i]);
+    let mut found = vec![None; offsets.len()];
+    let Ok(mut file) = std::fs::File::open(path) else { return found };
+    let mut buf = vec![0; 1 << 20];
+    let (mut buf_start, mut buf_len) = (0usize, 0usize);
+    let (mut at, mut pos) = (0usize, Position { line: 1, col: 1 });
+    for i in order {
+        let target = offsets[i];
+        while target >= buf_start + buf_len {
+            pos = problem::advance(pos, &buf[at - buf_start..buf_len]);
+            at = buf_start + buf_len;
+            buf_start = at;
+            buf_len = match file.read(&mut buf) {
+                Ok(0) | Err(_) => return found,
+                Ok(n) => n,
+            };
+        }
+        pos = problem::advance(pos, &buf[at - buf_start..target - buf_start]);
+        at = target;
+        found[i] = Some(pos);
+    }
+    found
 }
 
 fn io_error(path: &Path, e: &std::io::Error) -> LoadError {
@@ -240,9 +391,19 @@ fn catalog(opts: &LoadOptions) -> Result<Catalog, LoadError> {
     }
 }
 
+/// The actor catalog of `opts`, else the bundled one (read once per run).
+fn actor_catalog(opts: &LoadOptions) -> Result<Arc<ActorCatalog>, LoadError> {
+    static BUNDLED: OnceLock<Result<Arc<ActorCatalog>, Vec<Problem>>> = OnceLock::new();
+    match &opts.actors {
+        Some(actors) => Ok(Arc::clone(actors)),
+        None => BUNDLED.get_or_init(|| actors::bundled().map(Arc::new)).clone().map_err(LoadError::Invalid),
+    }
+}
+
 /// Ids must be unique within a file: a repeated id is a problem at the record that repeats it.
-fn reject_duplicates(src: &Text, parsed: &mut Parsed) {
-    let mut first: HashMap<&str, usize> = HashMap::new();
+/// `locate` gives the positions of record offsets, worked out only when there is a repeat.
+fn reject_duplicates(file: &str, locate: impl Fn(&[usize]) -> Vec<Option<Position>>, parsed: &mut Parsed) {
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(parsed.incidents.len());
     let mut repeated = Vec::new();
     for (n, (incident, offset)) in parsed.incidents.iter().enumerate() {
         if let Some(&earlier) = first.get(incident.id.as_str()) {
@@ -251,19 +412,36 @@ fn reject_duplicates(src: &Text, parsed: &mut Parsed) {
             first.insert(&incident.id, *offset);
         }
     }
-    let mut problems = Vec::new();
-    for &(n, earlier, offset) in repeated.iter().rev() {
-        let (incident, _) = parsed.incidents.remove(n);
-        problems.push(Problem {
-            file: src.file.to_string(),
-            position: Some(src.position_at(offset)),
-            record: Some(incident.id.clone()),
-            field: Some("id".into()),
-            message: format!("duplicate id: already used by the record at line {}", src.position_at(earlier).line),
-        });
-        parsed.rejected.push(incident.id);
+    if repeated.is_empty() {
+        return;
     }
-    problems.reverse();
+    let offsets: Vec<usize> = repeated.iter().flat_map(|&(_, earlier, offset)| [offset, earlier]).collect();
+    let positions = locate(&offsets);
+    let mut problems = Vec::new();
+    let mut dropped = vec![false; parsed.incidents.len()];
+    for (k, &(n, _, _)) in repeated.iter().enumerate() {
+        let (position, earlier) =
+            (positions.get(2 * k).copied().flatten(), positions.get(2 * k + 1).copied().flatten());
+        let id = parsed.incidents[n].0.id.clone();
+        problems.push(Problem {
+            file: file.to_string(),
+            position,
+            record: Some(id.clone()),
+            field: Some("id".into()),
+            message: match earlier {
+                Some(p) => format!("duplicate id: already used by the record at line {}", p.line),
+                None => "duplicate id: already used by an earlier record".into(),
+            },
+        });
+        parsed.rejected.push(id);
+        dropped[n] = true;
+    }
+    // One pass, not a removal per repeat: a file may repeat many ids.
+    let mut n = 0;
+    parsed.incidents.retain(|_| {
+        n += 1;
+        !dropped[n - 1]
+    });
     parsed.problems.extend(problems);
 }
 
@@ -274,6 +452,7 @@ fn reject_duplicates(src: &Text, parsed: &mut Parsed) {
 fn finish(
     files: Vec<(String, Parsed)>,
     mut catalog: Catalog,
+    actors: Arc<ActorCatalog>,
     label: String,
     opts: &LoadOptions,
 ) -> Result<Dataset, LoadError> {
@@ -282,11 +461,18 @@ fn finish(
     let mut rejected = Vec::new();
     let mut incidents: Vec<Incident> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
+    let one_file = files.len() == 1;
     for (file, parsed) in files {
         problems.extend(parsed.problems);
         rejected.extend(parsed.rejected);
         notes.extend(parsed.notes);
         catalog.add_missing(parsed.catalog);
+        if one_file {
+            // Ids are unique within a file already; collected in place, without a second copy
+            // of a million records.
+            incidents = parsed.incidents.into_iter().map(|(incident, _)| incident).collect();
+            continue;
+        }
         let mut renamed: HashMap<String, String> = HashMap::new();
         let mut kept = Vec::with_capacity(parsed.incidents.len());
         for (mut incident, _) in parsed.incidents {
@@ -325,6 +511,7 @@ fn finish(
     Ok(Dataset {
         incidents,
         catalog,
+        actors,
         label,
         skipped: problems.iter().map(ToString::to_string).collect(),
         rejected,

@@ -1,431 +1,545 @@
 //! The native format: a JSON array of incidents, `{"incidents": [...]}`, one incident object, or
 //! JSON Lines. Every field is checked and every problem is reported with its position.
+//!
+//! A file is read in large blocks; the records of a block are found by a quick scan
+//! (`chunks.rs`) and parsed in batches on every core, typed and borrowed (`fast.rs`), or field by
+//! field where a record has a problem (`fields.rs`). Memory stays near the size of the incidents
+//! themselves: only a few blocks are alive at once, and positions are worked out only for
+//! problems, from each batch's starting line and column.
 
 use std::collections::BTreeMap;
+use std::io::Read;
+use std::ops::Range;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use super::Parsed;
-use super::problem::{Problem, Text, json_kind};
-use crate::model::{
-    Actor, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, TechniqueRef, is_attack_id, sanitize,
-};
+use super::chunks::{Mode, Scanner, Stop, split_lines};
+use super::problem::{Position, Problem, Text, advance, json_message, serde_offset};
+use super::{Parsed, Progress, fast, fields};
+use crate::model::ActorCatalog;
 
-const FIELDS: &[&str] = &[
-    "id",
-    "victim",
-    "name",
-    "date",
-    "location",
-    "industry",
-    "summary",
-    "description",
-    "loss_usd",
-    "cia",
-    "motives",
-    "ttps",
-    "actors",
-    "sources",
-    "related",
-    "tags",
-];
+/// How native files are read. The defaults are what loading uses; tests read with tiny blocks, to
+/// put records across block edges, and compare the fast path with the careful one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NativeReading {
+    /// Bytes read at a time.
+    pub block_size: usize,
+    /// Read every record field by field, as the fast path's reference.
+    pub careful_only: bool,
+}
 
-/// Parses a native dataset file. `lines` forces JSON Lines (from the file extension).
-pub fn parse(file: &str, text: &str, lines: bool, out: &mut Parsed) {
-    let src = Text::new(file, text);
-    let body = text.trim_start_matches('\u{feff}');
-    let first = body.trim_start().chars().next();
-    if lines {
-        return parse_lines(&src, body, out);
+impl Default for NativeReading {
+    fn default() -> Self {
+        Self { block_size: 16 << 20, careful_only: false }
     }
-    match first {
-        None => out.problems.push(src.problem(body, None, None, "empty file: expected a JSON array of incidents")),
-        Some('[') => match serde_json::from_str::<Vec<&RawValue>>(body) {
-            Ok(records) => records.into_iter().for_each(|r| record(&src, r, out)),
-            Err(e) => out.problems.push(src.json_error(body, &e)),
-        },
-        Some('{') => match serde_json::from_str::<BTreeMap<String, &RawValue>>(body) {
-            Ok(map) if map.len() == 1 && map.contains_key("incidents") => {
-                let list = map["incidents"];
-                match serde_json::from_str::<Vec<&RawValue>>(list.get()) {
-                    Ok(records) => records.into_iter().for_each(|r| record(&src, r, out)),
-                    Err(_) => out.problems.push(src.problem(
-                        list.get(),
-                        None,
-                        Some("incidents"),
-                        "expected an array of incidents",
-                    )),
+}
+
+/// Records are parsed in batches of about this many bytes: enough to keep a core busy, few enough
+/// that both cores finish together.
+const BATCH: usize = 1 << 20;
+
+/// What reading a native file needs besides the file.
+pub struct Context<'a> {
+    /// JSON Lines, from the file's extension.
+    pub lines: bool,
+    pub actors: &'a ActorCatalog,
+    pub reading: NativeReading,
+    pub progress: Option<&'a Progress>,
+    /// The input's size in bytes, to decide whether threads pay off.
+    pub size: u64,
+}
+
+/// Why reading stopped before the end of the file.
+#[derive(Debug)]
+pub enum ReadError {
+    Cancelled,
+    Io(std::io::Error),
+}
+
+/// Records found in one stretch of a block, to parse together.
+struct Batch {
+    seq: usize,
+    block: Arc<Vec<u8>>,
+    /// The stretch of `block`, starting at a record or a line.
+    range: Range<usize>,
+    /// Where the stretch begins in the file.
+    offset: usize,
+    start: Position,
+    kind: Kind,
+}
+
+enum Kind {
+    /// Array items, as ranges of the block.
+    Items(Vec<Range<usize>>),
+    /// Lines of JSON Lines, split by the worker.
+    Lines,
+    /// The file's only value: one record, or `{"incidents": ...}` written unusually.
+    Single,
+}
+
+/// A parsed batch. `stopped`: it ended in a problem that ends the file (invalid JSON or UTF-8).
+struct Outcome {
+    seq: usize,
+    parsed: Parsed,
+    stopped: bool,
+}
+
+/// Reads a native file from `input`, appending its incidents and problems to `out` in file order.
+pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Result<(), ReadError> {
+    let batch = BATCH.min(ctx.reading.block_size.max(1));
+    let workers = if ctx.size <= 2 * batch as u64 {
+        0
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+    };
+    let mut collector = Collector { next: 0, pending: BTreeMap::new(), stopped: false };
+    let tail = if workers == 0 {
+        produce(name, input, ctx, &mut |b| {
+            let outcome = process(&b, name, ctx);
+            collector.add(outcome, out);
+            !collector.stopped
+        })
+    } else {
+        let (tx, rx) = mpsc::sync_channel::<Batch>(2 * workers);
+        let rx = Mutex::new(rx);
+        let (done_tx, done_rx) = mpsc::channel::<Outcome>();
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                let (rx, done_tx) = (&rx, done_tx.clone());
+                s.spawn(move || {
+                    loop {
+                        let next = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(batch) = next else { return };
+                        if done_tx.send(process(&batch, name, ctx)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let tail = produce(name, input, ctx, &mut |b| {
+                while let Ok(outcome) = done_rx.try_recv() {
+                    collector.add(outcome, out);
+                }
+                !collector.stopped && tx.send(b).is_ok()
+            });
+            drop(tx);
+            for outcome in done_rx.iter() {
+                collector.add(outcome, out);
+            }
+            tail
+        })
+    };
+    // A problem that ended the file early in some batch comes before anything the reader saw
+    // after that batch.
+    if let Some(problem) = tail?
+        && !collector.stopped
+    {
+        out.problems.push(problem);
+    }
+    Ok(())
+}
+
+/// Puts batches back in file order, and drops those after one that ended the file.
+struct Collector {
+    next: usize,
+    pending: BTreeMap<usize, Outcome>,
+    stopped: bool,
+}
+
+impl Collector {
+    fn add(&mut self, outcome: Outcome, out: &mut Parsed) {
+        self.pending.insert(outcome.seq, outcome);
+        while let Some(mut o) = self.pending.remove(&self.next) {
+            self.next += 1;
+            if self.stopped {
+                continue;
+            }
+            out.incidents.append(&mut o.parsed.incidents);
+            out.problems.append(&mut o.parsed.problems);
+            out.rejected.append(&mut o.parsed.rejected);
+            self.stopped = o.stopped;
+        }
+    }
+}
+
+/// Where the reader is in the current buffer: an index, and its offset and position in the file.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    index: usize,
+    offset: usize,
+    pos: Position,
+}
+
+impl Cursor {
+    fn to(&mut self, buf: &[u8], index: usize) -> Self {
+        self.pos = advance(self.pos, &buf[self.index..index]);
+        self.offset += index - self.index;
+        self.index = index;
+        *self
+    }
+}
+
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+/// Reads blocks, finds their records and hands them out in batches (`submit` returns false when
+/// no more are wanted). Returns the problem that ended the file, if the scan met one.
+fn produce(
+    name: &str,
+    mut input: impl Read,
+    ctx: &Context,
+    submit: &mut dyn FnMut(Batch) -> bool,
+) -> Result<Option<Problem>, ReadError> {
+    let block_size = ctx.reading.block_size.max(1);
+    let batch_size = BATCH.min(block_size);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut spare: Vec<Arc<Vec<u8>>> = Vec::new();
+    let mut cursor = Cursor { index: 0, offset: 0, pos: Position { line: 1, col: 1 } };
+    let mut scanner = Scanner::new(ctx.lines);
+    let mut items = Vec::new();
+    let mut seq = 0;
+    // Byte order marks are skipped; they count as a character of the first line, as an editor
+    // that shows them would place the text after them. However small the reads, each mark is
+    // seen whole before the scan starts.
+    let mut eof = false;
+    loop {
+        while buf.len() < cursor.index + BOM.len() && !eof {
+            eof = fill(&mut input, &mut buf, block_size, ctx)?;
+        }
+        if !buf[cursor.index..].starts_with(BOM) {
+            break;
+        }
+        cursor.index += BOM.len();
+        cursor.offset += BOM.len();
+        cursor.pos.col += 1;
+    }
+    buf.drain(..cursor.index);
+    cursor.index = 0;
+    // The bytes read while looking for marks are scanned before anything more is read.
+    let mut read_ahead = true;
+    loop {
+        if ctx.progress.is_some_and(|p| p.is_cancelled()) {
+            return Err(ReadError::Cancelled);
+        }
+        if !read_ahead && !eof {
+            eof = fill(&mut input, &mut buf, block_size, ctx)?;
+        }
+        read_ahead = false;
+        let was_undecided = scanner.mode == Mode::Undecided;
+        let scanned = scanner.scan(&buf, eof, &mut items);
+        if was_undecided
+            && scanner.mode == Mode::Lines
+            && let Some(first) = scanner.first_value.clone()
+            && serde_json::from_slice::<IgnoredAny>(&buf[first.clone()]).is_err()
+        {
+            // More than one value, but the first is not valid JSON: not JSON Lines that went
+            // wrong on its first line, but a broken file, reported as serde reads it.
+            return Ok(Some(syntax_problem(name, &buf[..first.end], cursor, "", Shape::Value)));
+        }
+        let safe = scanner.safe;
+        if safe > 0 {
+            let block = Arc::new(std::mem::take(&mut buf));
+            let batches: Vec<(Range<usize>, Kind)> = if scanner.mode == Mode::Lines {
+                split_lines(&block, 0..safe, batch_size).into_iter().map(|r| (r, Kind::Lines)).collect()
+            } else {
+                group(std::mem::take(&mut items), batch_size)
+            };
+            for (range, kind) in batches {
+                let at = cursor.to(&block, range.start);
+                let batch = Batch { seq, block: Arc::clone(&block), range, offset: at.offset, start: at.pos, kind };
+                seq += 1;
+                if !submit(batch) {
+                    return Ok(None);
                 }
             }
-            Ok(_) => match serde_json::from_str::<&RawValue>(body) {
-                Ok(one) => record(&src, one, out),
-                Err(e) => out.problems.push(src.json_error(body, &e)),
-            },
-            // More than one value: JSON Lines without the extension.
-            Err(e)
-                if e.classify() == serde_json::error::Category::Syntax
-                    && e.to_string().starts_with("trailing characters") =>
-            {
-                parse_lines(&src, body, out)
+            cursor.to(&block, safe);
+            // The rest of the block (a record cut at its end) starts the next buffer.
+            buf = reuse(&mut spare, block_size + block.len() - safe);
+            buf.extend_from_slice(&block[safe..]);
+            spare.push(block);
+            scanner.shift(safe);
+            cursor.index = 0;
+        }
+        match scanned {
+            Err(stop) => {
+                if !eof {
+                    // serde may need to read past the place the scan stopped to say what is wrong.
+                    fill(&mut input, &mut buf, 1 << 16, ctx)?;
+                }
+                return Ok(Some(stop_problem(name, &buf, cursor, &scanner, stop)));
             }
-            Err(e) => out.problems.push(src.json_error(body, &e)),
-        },
-        Some(_) => out.problems.push(src.problem(
-            body.trim_start(),
-            None,
-            None,
-            "expected a JSON array of incidents, an object {\"incidents\": [...]}, or JSON Lines",
-        )),
+            Ok(()) if eof => break,
+            Ok(()) => {}
+        }
+    }
+    if scanner.mode == Mode::Undecided
+        && let Some(first) = scanner.first_value.clone()
+    {
+        let at = cursor.to(&buf, first.start);
+        let block = Arc::new(buf);
+        let batch = Batch { seq, block, range: first, offset: at.offset, start: at.pos, kind: Kind::Single };
+        submit(batch);
+    }
+    Ok(None)
+}
+
+/// Reads up to `want` more bytes onto the end of `buf`, counting them as read; fewer only at the
+/// end of the input, which it returns true for.
+fn fill(input: &mut impl Read, buf: &mut Vec<u8>, want: usize, ctx: &Context) -> Result<bool, ReadError> {
+    buf.reserve(want);
+    let n = input.by_ref().take(want as u64).read_to_end(buf).map_err(ReadError::Io)?;
+    if let Some(p) = ctx.progress {
+        p.add_read(n as u64);
+    }
+    Ok(n < want)
+}
+
+/// An empty buffer for the next block, from one the workers are done with where there is one:
+/// fresh memory costs a page fault per page.
+fn reuse(spare: &mut Vec<Arc<Vec<u8>>>, capacity: usize) -> Vec<u8> {
+    spare.retain(|b| Arc::strong_count(b) > 1 || b.capacity() >= capacity);
+    let free = spare.iter().position(|b| Arc::strong_count(b) == 1);
+    match free.map(|i| spare.swap_remove(i)).and_then(|b| Arc::try_unwrap(b).ok()) {
+        Some(mut b) => {
+            b.clear();
+            b
+        }
+        None => Vec::with_capacity(capacity),
     }
 }
 
-fn parse_lines(src: &Text, body: &str, out: &mut Parsed) {
-    for line in body.split('\n') {
-        let trimmed = line.trim();
-        if trimmed.is_empty() {
-            continue;
+/// Groups consecutive items into batches of about `size` bytes.
+fn group(items: Vec<Range<usize>>, size: usize) -> Vec<(Range<usize>, Kind)> {
+    let mut batches = Vec::new();
+    let mut current: Vec<Range<usize>> = Vec::new();
+    for item in items {
+        if let Some(first) = current.first()
+            && item.end - first.start > size
+        {
+            let range = first.start..current.last().map_or(first.start, |l| l.end);
+            batches.push((range, Kind::Items(std::mem::take(&mut current))));
         }
-        match serde_json::from_str::<&RawValue>(trimmed) {
-            Ok(r) => record(src, r, out),
-            Err(e) => out.problems.push(src.json_error(trimmed, &e)),
-        }
+        current.push(item);
     }
+    if let Some(first) = current.first() {
+        let range = first.start..current.last().map_or(first.start, |l| l.end);
+        batches.push((range, Kind::Items(current)));
+    }
+    batches
 }
 
-type Map<'a> = BTreeMap<String, &'a RawValue>;
-
-/// Reads the fields of one record, collecting every problem instead of stopping at the first.
-struct Fields<'s, 'a> {
-    src: &'s Text<'s>,
-    id: Option<String>,
-    problems: Vec<Problem>,
-    _raw: std::marker::PhantomData<&'a ()>,
-}
-
-impl<'s, 'a> Fields<'s, 'a> {
-    fn problem(&mut self, at: &str, field: &str, message: impl Into<String>) {
-        let p = self.src.problem(at, self.id.as_deref(), Some(field), message);
-        self.problems.push(p);
-    }
-
-    fn object(&mut self, raw: &'a RawValue, path: &str, allowed: &[&str]) -> Option<Map<'a>> {
-        let map = self.map(raw, path)?;
-        self.unknown_fields(raw, &map, path, allowed);
-        Some(map)
-    }
-
-    fn map(&mut self, raw: &'a RawValue, path: &str) -> Option<Map<'a>> {
-        let map = serde_json::from_str::<Map<'a>>(raw.get()).ok();
-        if map.is_none() {
-            self.problem(raw.get(), path, format!("expected an object, found {}", json_kind(raw)));
+/// Parses one batch.
+fn process(b: &Batch, name: &str, ctx: &Context) -> Outcome {
+    let region = &b.block[b.range.clone()];
+    let (text, bad_utf8) = match std::str::from_utf8(region) {
+        Ok(text) => (text, None),
+        Err(e) => (std::str::from_utf8(&region[..e.valid_up_to()]).unwrap_or_default(), Some(e.valid_up_to())),
+    };
+    let src = Text::within(name, text, b.offset, b.start);
+    let mut parsed = Parsed::default();
+    let mut stopped = false;
+    match &b.kind {
+        Kind::Items(items) => {
+            parsed.incidents.reserve_exact(items.len());
+            for item in items {
+                let Some(record) = text.get(item.start - b.range.start..item.end - b.range.start) else {
+                    break;
+                };
+                if let Err(e) = parse_record(&src, record, ctx, &mut parsed) {
+                    parsed.problems.push(item_syntax_problem(&src, record, b.block.get(item.end).copied(), &e));
+                    stopped = true;
+                    break;
+                }
+            }
         }
-        map
-    }
-
-    /// Unknown fields are errors: a typo must not make a field vanish silently.
-    fn unknown_fields(&mut self, raw: &'a RawValue, map: &Map<'a>, path: &str, allowed: &[&str]) {
-        for (key, value) in map {
-            if !allowed.contains(&key.as_str()) {
-                let at = field_key(raw.get(), key, value);
-                let message = format!("unknown field {key:?}, expected one of: {}", allowed.join(", "));
-                self.problem(at, &join(path, key), message);
+        Kind::Lines => {
+            // With bytes that are not UTF-8, only the lines before theirs.
+            let whole = if bad_utf8.is_some() { &text[..text.rfind('\n').map_or(0, |i| i + 1)] } else { text };
+            for line in whole.split('\n') {
+                let trimmed = line.trim();
+                if trimmed.is_empty() {
+                    continue;
+                }
+                if let Err(e) = parse_record(&src, trimmed, ctx, &mut parsed) {
+                    parsed.problems.push(src.json_error(trimmed, &e));
+                }
+            }
+        }
+        Kind::Single => {
+            if bad_utf8.is_none() {
+                single(&src, ctx, &mut parsed);
             }
         }
     }
+    if let (Some(at), false) = (bad_utf8, stopped) {
+        parsed.problems.push(Problem {
+            file: name.to_string(),
+            position: Some(src.position_at(at)),
+            record: None,
+            field: None,
+            message: "the file is not valid UTF-8 text".into(),
+        });
+        stopped = true;
+    }
+    if let Some(p) = ctx.progress {
+        p.add_records(parsed.incidents.len() as u64);
+    }
+    Outcome { seq: b.seq, parsed, stopped }
+}
 
-    fn string(&mut self, map: &Map<'a>, owner: &'a RawValue, path: &str, key: &str, required: bool) -> Option<String> {
-        let p = join(path, key);
-        match present(map, key) {
-            None if required => {
-                self.problem(owner.get(), &p, "missing required field");
-                None
-            }
-            None => None,
-            Some(raw) => match serde_json::from_str::<String>(raw.get()) {
-                Ok(s) => {
-                    let s = sanitize(&s);
-                    if required && s.trim().is_empty() {
-                        self.problem(raw.get(), &p, "must not be empty");
-                        None
-                    } else {
-                        Some(s)
+/// One record: the fast path if it takes it, else the careful one. Fails only on invalid JSON.
+fn parse_record(src: &Text, text: &str, ctx: &Context, out: &mut Parsed) -> Result<(), serde_json::Error> {
+    if !ctx.reading.careful_only
+        && let Some(incident) = fast::record(text, ctx.actors)
+    {
+        out.incidents.push((incident, src.file_offset_of(text)));
+        return Ok(());
+    }
+    let raw: &RawValue = serde_json::from_str(text)?;
+    fields::record(src, raw, ctx.actors, out);
+    Ok(())
+}
+
+/// A file holding one object: one incident, or `{"incidents": [...]}` that the scan did not
+/// recognise (its key written with escapes, say).
+fn single(src: &Text, ctx: &Context, out: &mut Parsed) {
+    let body = src.text;
+    match serde_json::from_str::<BTreeMap<String, &RawValue>>(body) {
+        Ok(map) if map.len() == 1 && map.contains_key("incidents") => {
+            let list = map["incidents"];
+            match serde_json::from_str::<Vec<&RawValue>>(list.get()) {
+                Ok(records) => {
+                    for r in records {
+                        // Valid JSON already: only the record's own problems remain.
+                        let _ = parse_record(src, r.get(), ctx, out);
                     }
                 }
-                Err(_) => {
-                    self.problem(raw.get(), &p, format!("expected a string, found {}", json_kind(raw)));
-                    None
-                }
-            },
-        }
-    }
-
-    fn array(&mut self, map: &Map<'a>, path: &str, key: &str) -> Vec<&'a RawValue> {
-        let Some(raw) = present(map, key) else { return Vec::new() };
-        match serde_json::from_str::<Vec<&'a RawValue>>(raw.get()) {
-            Ok(v) => v,
-            Err(_) => {
-                self.problem(raw.get(), &join(path, key), format!("expected an array, found {}", json_kind(raw)));
-                Vec::new()
+                Err(_) => out.problems.push(src.problem(
+                    list.get(),
+                    None,
+                    Some("incidents"),
+                    "expected an array of incidents",
+                )),
             }
         }
-    }
-
-    fn strings(&mut self, map: &Map<'a>, key: &str) -> Vec<(String, &'a RawValue)> {
-        let mut out = Vec::new();
-        for (i, raw) in self.array(map, "", key).into_iter().enumerate() {
-            match serde_json::from_str::<String>(raw.get()) {
-                Ok(s) if !s.trim().is_empty() => out.push((sanitize(&s), raw)),
-                Ok(_) => self.problem(raw.get(), &format!("{key}[{i}]"), "must not be empty"),
-                Err(_) => self.problem(
-                    raw.get(),
-                    &format!("{key}[{i}]"),
-                    format!("expected a string, found {}", json_kind(raw)),
-                ),
-            }
+        Ok(_) => {
+            let _ = parse_record(src, body, ctx, out);
         }
-        out
-    }
-
-    fn date(&mut self, raw: &'a RawValue, path: &str, value: &str) -> Option<PartialDate> {
-        match PartialDate::parse(value) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                self.problem(raw.get(), path, e);
-                None
-            }
-        }
-    }
-
-    fn cia(&mut self, raw: &'a RawValue) -> Option<Cia> {
-        let map = self.object(raw, "cia", &["confidentiality", "integrity", "availability", "note"])?;
-        let mut impact = |key: &str| -> Option<Impact> {
-            let p = format!("cia.{key}");
-            let value = self.string(&map, raw, "cia", key, true)?;
-            let found = Impact::parse(&value);
-            if found.is_none() {
-                self.problem(
-                    map[key].get(),
-                    &p,
-                    format!("unknown value {value:?}, expected affected, not-affected or unknown"),
-                );
-            }
-            found
-        };
-        let (c, i, a) = (impact("confidentiality"), impact("integrity"), impact("availability"));
-        let note = self.string(&map, raw, "cia", "note", false);
-        Some(Cia { confidentiality: c?, integrity: i?, availability: a?, note })
-    }
-
-    fn ttp(&mut self, raw: &'a RawValue, path: &str) -> Option<TechniqueRef> {
-        if let Ok(id) = serde_json::from_str::<String>(raw.get()) {
-            return self.attack_id(raw, path, id).map(|id| TechniqueRef::Attack { id, note: None });
-        }
-        let map = self.object(raw, path, &["id", "name", "framework", "note"])?;
-        let note = self.string(&map, raw, path, "note", false);
-        match (present(&map, "id"), present(&map, "name")) {
-            (Some(_), _) => {
-                let id = self.string(&map, raw, path, "id", true)?;
-                if present(&map, "framework").is_some() || present(&map, "name").is_some() {
-                    self.problem(
-                        raw.get(),
-                        path,
-                        "give either an ATT&CK \"id\", or a \"name\" with its \"framework\", not both",
-                    );
-                    return None;
-                }
-                let id = self.attack_id(map["id"], &format!("{path}.id"), id)?;
-                Some(TechniqueRef::Attack { id, note })
-            }
-            (None, Some(_)) => {
-                let name = self.string(&map, raw, path, "name", true)?;
-                let framework = self.string(&map, raw, path, "framework", false);
-                Some(TechniqueRef::Other { name, framework, note })
-            }
-            (None, None) => {
-                self.problem(raw.get(), path, "expected an ATT&CK \"id\" (T1566.001) or a \"name\"");
-                None
-            }
-        }
-    }
-
-    fn attack_id(&mut self, raw: &'a RawValue, path: &str, id: String) -> Option<String> {
-        if is_attack_id(&id) {
-            Some(id)
-        } else {
-            self.problem(raw.get(), path, format!("invalid ATT&CK technique id {id:?}: expected T1234 or T1234.001"));
-            None
-        }
-    }
-
-    fn actor(&mut self, raw: &'a RawValue, path: &str) -> Option<Actor> {
-        let map = self.object(raw, path, &["name", "type", "location", "aliases"])?;
-        let name = self.string(&map, raw, path, "name", true);
-        let actor_type = self.string(&map, raw, path, "type", true).and_then(|t| {
-            let found = ActorType::parse(&t);
-            if found.is_none() {
-                let all: Vec<_> = ActorType::ALL.iter().map(|t| t.as_str()).collect();
-                self.problem(
-                    map["type"].get(),
-                    &format!("{path}.type"),
-                    format!("unknown actor type {t:?}, expected one of: {}", all.join(", ")),
-                );
-            }
-            found
-        });
-        let location = self.string(&map, raw, path, "location", false);
-        let mut aliases = Vec::new();
-        for (i, a) in self.array(&map, path, "aliases").into_iter().enumerate() {
-            match serde_json::from_str::<String>(a.get()) {
-                Ok(s) => aliases.push(sanitize(&s)),
-                Err(_) => self.problem(
-                    a.get(),
-                    &format!("{path}.aliases[{i}]"),
-                    format!("expected a string, found {}", json_kind(a)),
-                ),
-            }
-        }
-        Some(Actor { name: name?, kind: actor_type?, location, aliases })
-    }
-
-    fn source(&mut self, raw: &'a RawValue, path: &str) -> Option<Source> {
-        let map = self.object(raw, path, &["title", "publisher", "url", "date"])?;
-        let title = self.string(&map, raw, path, "title", false);
-        let publisher = self.string(&map, raw, path, "publisher", false);
-        let url = self.string(&map, raw, path, "url", false);
-        let date = match self.string(&map, raw, path, "date", false) {
-            Some(d) => Some(self.date(map["date"], &format!("{path}.date"), &d)?),
-            None => None,
-        };
-        if title.is_none() && url.is_none() {
-            self.problem(raw.get(), path, "a source needs at least a \"title\" or a \"url\"");
-            return None;
-        }
-        Some(Source { title, publisher, url, date })
+        Err(e) => out.problems.push(src.json_error(body, &e)),
     }
 }
 
-/// Converts one record, or reports why it cannot be.
-fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
-    let mut f = Fields { src, id: None, problems: Vec::new(), _raw: std::marker::PhantomData };
-    let Some(map) = f.map(raw, "") else {
-        out.problems.append(&mut f.problems);
-        return;
-    };
-    // The id first, so every later problem can name the record.
-    let id = f.string(&map, raw, "", "id", true);
-    f.id = id.clone();
-    f.unknown_fields(raw, &map, "", FIELDS);
-    let victim = f.string(&map, raw, "", "victim", true);
-    let name = f.string(&map, raw, "", "name", false).filter(|n| !n.trim().is_empty());
-    let date = f.string(&map, raw, "", "date", true).and_then(|d| f.date(map["date"], "date", &d));
-    let location = f.string(&map, raw, "", "location", false);
-    let industry = f.string(&map, raw, "", "industry", false);
-    let summary = f.string(&map, raw, "", "summary", true);
-    let description = f.string(&map, raw, "", "description", false);
-    let loss_usd = present(&map, "loss_usd").and_then(|r| match serde_json::from_str::<u64>(r.get()) {
-        Ok(n) => Some(n),
-        Err(_) => {
-            f.problem(
-                r.get(),
-                "loss_usd",
-                format!("expected a whole number of US dollars, found {}", kind_or_value(r)),
-            );
-            None
+/// The JSON error of a record that is not valid JSON, as serde reading the whole file reports it:
+/// the record is read as an array item, followed by the character after it (serde decides that a
+/// bare word such as `tru` is wrong only on the character that follows it).
+fn item_syntax_problem(src: &Text, record: &str, next: Option<u8>, alone: &serde_json::Error) -> Problem {
+    let mut synthetic = String::with_capacity(record.len() + 2);
+    synthetic.push('[');
+    synthetic.push_str(record);
+    if let Some(c) = next.filter(u8::is_ascii) {
+        synthetic.push(c as char);
+    }
+    if let Err(e) = serde_json::from_str::<Vec<IgnoredAny>>(&synthetic) {
+        let at = serde_offset(&synthetic, &e).saturating_sub(1);
+        if at <= record.len() && !e.is_eof() {
+            let mut p = src.json_error(record, alone);
+            p.position = Some(src.position_at(src.offset_of(record) + at));
+            p.message = json_message(&e);
+            return p;
         }
-    });
-    let cia = present(&map, "cia").and_then(|r| f.cia(r));
-    let mut motives = Vec::new();
-    for (m, r) in f.strings(&map, "motives") {
-        match Motive::parse(&m) {
-            Some(m) if !motives.contains(&m) => motives.push(m),
-            Some(_) => {}
-            None => {
-                let all: Vec<_> = Motive::ALL.iter().map(|m| m.as_str()).collect();
-                let i = motives.len();
-                f.problem(
-                    r.get(),
-                    &format!("motives[{i}]"),
-                    format!("unknown motive {m:?}, expected one of: {}", all.join(", ")),
-                );
+    }
+    src.json_error(record, alone)
+}
+
+/// What the file must be, for serde to find what is wrong with it.
+#[derive(Clone, Copy)]
+enum Shape {
+    Array,
+    Wrapper,
+    Value,
+}
+
+/// `{"incidents": [...]}` and nothing else.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WrapperShape {
+    #[serde(rename = "incidents")]
+    _incidents: IgnoredAny,
+}
+
+/// The problem the scan stopped at. Where it stopped on unexpected JSON, serde reads the text
+/// from the last record boundary, prefixed with what puts it in the same state as reading the
+/// whole file would, so the message and place are exactly serde's.
+fn stop_problem(name: &str, buf: &[u8], cursor: Cursor, scanner: &Scanner, stop: Stop) -> Problem {
+    match stop {
+        Stop::NotADataset(at) => {
+            let (index, message) = if at >= buf.len() {
+                (0, "empty file: expected a JSON array of incidents")
+            } else {
+                (at, "expected a JSON array of incidents, an object {\"incidents\": [...]}, or JSON Lines")
+            };
+            let pos = advance(cursor.pos, &buf[..index.min(buf.len())]);
+            Problem { file: name.to_string(), position: Some(pos), record: None, field: None, message: message.into() }
+        }
+        Stop::Unexpected(_) => {
+            let (prefix, shape) = match (scanner.mode, scanner.at_start) {
+                (Mode::Wrapper, true) => ("", Shape::Wrapper),
+                (Mode::Wrapper, false) => ("{\"incidents\":[0", Shape::Wrapper),
+                (Mode::Array, true) => ("", Shape::Array),
+                (Mode::Array, false) => ("[0", Shape::Array),
+                _ => ("", Shape::Value),
+            };
+            syntax_problem(name, buf, cursor, prefix, shape)
+        }
+    }
+}
+
+/// serde's first error in `prefix` + `buf` (which begins at `cursor`), placed in the file.
+fn syntax_problem(name: &str, buf: &[u8], cursor: Cursor, prefix: &str, shape: Shape) -> Problem {
+    let (valid, bad_utf8) = match std::str::from_utf8(buf) {
+        Ok(text) => (text, false),
+        Err(e) => (std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or_default(), true),
+    };
+    let src = Text::within(name, valid, cursor.offset, cursor.pos);
+    let synthetic = format!("{prefix}{valid}");
+    let result = match shape {
+        Shape::Array => serde_json::from_str::<Vec<IgnoredAny>>(&synthetic).map(|_| ()),
+        Shape::Wrapper => serde_json::from_str::<WrapperShape>(&synthetic).map(|_| ()),
+        Shape::Value => serde_json::from_str::<IgnoredAny>(&synthetic).map(|_| ()),
+    };
+    let at_end = |pos| Problem {
+        file: name.to_string(),
+        position: Some(pos),
+        record: None,
+        field: None,
+        message: "the file is not valid UTF-8 text".into(),
+    };
+    match result {
+        Err(e) if bad_utf8 && e.is_eof() => at_end(src.position_at(valid.len())),
+        Err(e) => {
+            let at = serde_offset(&synthetic, &e).saturating_sub(prefix.len());
+            Problem {
+                file: name.to_string(),
+                position: Some(src.position_at(at)),
+                record: None,
+                field: None,
+                message: json_message(&e),
             }
         }
-    }
-    let ttps: Vec<_> = f
-        .array(&map, "", "ttps")
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, r)| f.ttp(r, &format!("ttps[{i}]")))
-        .collect();
-    let actors: Vec<_> = f
-        .array(&map, "", "actors")
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, r)| f.actor(r, &format!("actors[{i}]")))
-        .collect();
-    let sources: Vec<_> = f
-        .array(&map, "", "sources")
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, r)| f.source(r, &format!("sources[{i}]")))
-        .collect();
-    let related: Vec<_> = f.strings(&map, "related").into_iter().map(|(s, _)| s).collect();
-    let tags: Vec<_> = f.strings(&map, "tags").into_iter().map(|(s, _)| s).collect();
-
-    if !f.problems.is_empty() {
-        out.problems.append(&mut f.problems);
-        out.rejected.push(id.unwrap_or_else(|| format!("record at {}:{}", src.file, pos_str(src, raw))));
-        return;
-    }
-    let (Some(id), Some(victim), Some(date), Some(summary)) = (id, victim, date, summary) else {
-        return;
-    };
-    out.incidents.push((
-        Incident {
-            id,
-            victim,
-            name,
-            date,
-            location,
-            industry,
-            summary,
-            description,
-            loss_usd,
-            cia,
-            motives,
-            ttps,
-            actors,
-            sources,
-            related,
-            tags,
+        Ok(()) if bad_utf8 => at_end(src.position_at(valid.len())),
+        Ok(()) => Problem {
+            file: name.to_string(),
+            position: Some(src.position_at(0)),
+            record: None,
+            field: None,
+            message: "invalid JSON: unexpected text after the incidents".into(),
         },
-        src.offset_of(raw.get()),
-    ));
-}
-
-fn pos_str(src: &Text, raw: &RawValue) -> String {
-    let p = src.position_of(raw.get());
-    format!("{}:{}", p.line, p.col)
-}
-
-/// A field that is there and not `null` (null reads as absent).
-fn present<'a>(map: &Map<'a>, key: &str) -> Option<&'a RawValue> {
-    map.get(key).copied().filter(|r| r.get() != "null")
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
-}
-
-/// Where a key is written inside its object's text, so unknown fields point at the key itself.
-fn field_key<'t>(object: &'t str, key: &str, value: &RawValue) -> &'t str {
-    let value_at = (value.get().as_ptr() as usize).saturating_sub(object.as_ptr() as usize);
-    let quoted = format!("\"{key}\"");
-    object[..value_at.min(object.len())].rfind(&quoted).map_or(object, |i| &object[i..])
-}
-
-fn kind_or_value(raw: &RawValue) -> String {
-    match json_kind(raw) {
-        "a number" => raw.get().to_string(),
-        k => k.to_string(),
     }
 }

@@ -9,23 +9,46 @@ pub struct Position {
     pub col: usize,
 }
 
-/// Finds positions of sub-slices of a file's text.
+/// Finds positions of sub-slices of a file's text, or of a piece of it that begins further into
+/// the file (a block of a large file read piece by piece).
 pub struct Text<'a> {
     pub file: &'a str,
     pub text: &'a str,
-    /// Byte offsets where lines start, computed on first use: a file with many problems (or a
+    /// Where `text` begins in its file: a byte offset, and a position.
+    start_offset: usize,
+    start: Position,
+    /// Line starts and character counts, computed on first use: a file with many problems (or a
     /// loader that places every record) must not rescan the text for each position.
-    line_starts: std::cell::OnceCell<Vec<usize>>,
+    index: std::cell::OnceCell<Index>,
 }
+
+/// Byte offsets where lines start, and the number of characters before every `MARK`th byte, so a
+/// column on a very long line (a one-line file) costs at most `MARK` bytes of counting.
+struct Index {
+    line_starts: Vec<usize>,
+    char_marks: Vec<usize>,
+}
+
+const MARK: usize = 4096;
 
 impl<'a> Text<'a> {
     pub fn new(file: &'a str, text: &'a str) -> Self {
-        Self { file, text, line_starts: std::cell::OnceCell::new() }
+        Self::within(file, text, 0, Position { line: 1, col: 1 })
     }
 
-    /// The byte offset where `part` (a slice of this text) begins.
+    /// A piece of a file that begins at byte `start_offset`, at position `start`.
+    pub fn within(file: &'a str, text: &'a str, start_offset: usize, start: Position) -> Self {
+        Self { file, text, start_offset, start, index: std::cell::OnceCell::new() }
+    }
+
+    /// The byte offset in this text where `part` (a slice of this text) begins.
     pub fn offset_of(&self, part: &str) -> usize {
         (part.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize).min(self.text.len())
+    }
+
+    /// The byte offset in the file where `part` (a slice of this text) begins.
+    pub fn file_offset_of(&self, part: &str) -> usize {
+        self.start_offset + self.offset_of(part)
     }
 
     /// The position where `part` (a slice of this text) begins. Counting the column costs the
@@ -34,41 +57,44 @@ impl<'a> Text<'a> {
         self.position_at(self.offset_of(part))
     }
 
-    /// The position of a byte offset.
+    /// The position of a byte offset in this text.
     pub fn position_at(&self, offset: usize) -> Position {
         let mut offset = offset.min(self.text.len());
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let starts = self
-            .line_starts
-            .get_or_init(|| std::iter::once(0).chain(self.text.match_indices('\n').map(|(i, _)| i + 1)).collect());
-        let line = starts.partition_point(|&s| s <= offset);
-        let line_start = starts[line - 1];
-        let col = self.text[line_start..offset].chars().count() + 1;
-        Position { line, col }
+        let index = self.index.get_or_init(|| {
+            let bytes = self.text.as_bytes();
+            let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1)).collect();
+            let mut char_marks = vec![0];
+            for chunk in bytes.chunks(MARK) {
+                char_marks.push(char_marks.last().copied().unwrap_or(0) + count_chars(chunk));
+            }
+            Index { line_starts, char_marks }
+        });
+        let chars_before = |at: usize| {
+            let mark = at / MARK;
+            index.char_marks[mark] + count_chars(&self.text.as_bytes()[mark * MARK..at])
+        };
+        let line = index.line_starts.partition_point(|&s| s <= offset);
+        let line_start = index.line_starts[line - 1];
+        let chars = chars_before(offset) - chars_before(line_start);
+        if line == 1 {
+            Position { line: self.start.line, col: self.start.col + chars }
+        } else {
+            Position { line: self.start.line + line - 1, col: chars + 1 }
+        }
     }
 
     /// A JSON error that serde reported inside `part` (a slice of this text), placed in the file.
     pub fn json_error(&self, part: &str, e: &serde_json::Error) -> Problem {
-        // serde counts lines from the start of `part` and columns in bytes; positions here count
-        // characters from the start of the file.
-        let line_start: usize = part.split_inclusive('\n').take(e.line().saturating_sub(1)).map(str::len).sum();
-        let inside = (line_start + e.column().saturating_sub(1)).min(part.len());
-        let part_start = (part.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
-        let message = e.to_string();
-        // serde appends " at line L column C"; the position is already in front.
-        let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
-        let what = match e.classify() {
-            serde_json::error::Category::Data => "unexpected JSON value",
-            _ => "invalid JSON",
-        };
+        let at = self.offset_of(part) + serde_offset(part, e);
         Problem {
             file: self.file.to_string(),
-            position: Some(self.position_at(part_start + inside)),
+            position: Some(self.position_at(at)),
             record: None,
             field: None,
-            message: format!("{what}: {message}"),
+            message: json_message(e),
         }
     }
 
@@ -87,6 +113,41 @@ impl<'a> Text<'a> {
             field: field.map(str::to_string),
             message: message.into(),
         }
+    }
+}
+
+/// The byte offset inside `part` where serde, parsing `part`, reported an error: serde counts
+/// lines from the start of `part` and columns in bytes.
+pub(crate) fn serde_offset(part: &str, e: &serde_json::Error) -> usize {
+    let line_start: usize = part.split_inclusive('\n').take(e.line().saturating_sub(1)).map(str::len).sum();
+    (line_start + e.column().saturating_sub(1)).min(part.len())
+}
+
+/// serde's message without the " at line L column C" it appends: the position is shown in front.
+pub(crate) fn json_message(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
+    let what = match e.classify() {
+        serde_json::error::Category::Data => "unexpected JSON value",
+        _ => "invalid JSON",
+    };
+    format!("{what}: {message}")
+}
+
+/// The number of characters in UTF-8 bytes: every byte that does not continue a character.
+/// Written without branches so it runs at memory speed.
+pub(crate) fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
+}
+
+/// The position just after `bytes`, which begin at `start`.
+pub(crate) fn advance(start: Position, bytes: &[u8]) -> Position {
+    match memchr::memrchr(b'\n', bytes) {
+        None => Position { line: start.line, col: start.col + count_chars(bytes) },
+        Some(last) => Position {
+            line: start.line + memchr::memchr_iter(b'\n', &bytes[..=last]).count(),
+            col: 1 + count_chars(&bytes[last + 1..]),
+        },
     }
 }
 
@@ -178,6 +239,28 @@ mod tests {
         assert_eq!(t.position_at(at), Position { line: 3, col: 4 });
         let e = src.find('1').unwrap();
         assert_eq!(t.position_of(&src[e..]), Position { line: 2, col: 9 });
+    }
+
+    #[test]
+    fn a_piece_of_a_file_is_placed_from_where_it_begins() {
+        let file = "[{\"a\": \"é\"},\n {\"b\": 1}, {\"c\": 2}]";
+        let whole = Text::new("f.json", file);
+        let start = file.find("{\"b\"").unwrap();
+        let piece = Text::within("f.json", &file[start..], start, whole.position_at(start));
+        for needle in ["\"b\"", "1", "{\"c\"", "2}"] {
+            let at = file[start..].find(needle).unwrap();
+            assert_eq!(piece.position_at(at), whole.position_at(start + at), "{needle}");
+        }
+        assert_eq!(piece.file_offset_of(&file[start + 3..]), start + 3);
+        assert_eq!(advance(Position { line: 1, col: 1 }, file.as_bytes()), whole.position_at(file.len()));
+    }
+
+    #[test]
+    fn columns_on_a_very_long_line_count_characters() {
+        let file = format!("{}x", "é".repeat(10_000));
+        let t = Text::new("f.json", &file);
+        assert_eq!(t.position_at(file.len() - 1), Position { line: 1, col: 10_001 });
+        assert_eq!(t.position_at(2 * 5000), Position { line: 1, col: 5001 });
     }
 
     #[test]

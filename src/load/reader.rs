@@ -13,7 +13,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::problem::{Problem, Text, json_kind};
-use crate::model::{PartialDate, sanitize};
+use crate::model::{PartialDate, sanitize, sanitize_owned};
 
 /// Collects the problems of the records of one file.
 pub struct Reader<'s> {
@@ -140,10 +140,10 @@ impl<'s> Reader<'s> {
         let raw = present(raw)?;
         // Borrowed when it holds no escapes: most strings of large files do not.
         if let Ok(s) = serde_json::from_str::<&str>(raw.get()) {
-            return Some(sanitize(s));
+            return Some(sanitize(s).into_owned());
         }
         match serde_json::from_str::<String>(raw.get()) {
-            Ok(s) => Some(sanitize(&s)),
+            Ok(s) => Some(sanitize_owned(s.into())),
             Err(_) => {
                 self.wrong(raw, path, "a string");
                 None

@@ -1,12 +1,16 @@
 //! The incident record and its parts, independent of any file format or screen.
 
+mod actor;
 mod date;
 mod technique;
 mod text;
 
+use std::sync::Arc;
+
+pub use actor::{ActorCatalog, ActorProfile, lookup_key as actor_lookup_key};
 pub use date::PartialDate;
 pub use technique::{Catalog, Technique, TechniqueRef, is_attack_id, tactic_name};
-pub use text::{sanitize, to_ascii};
+pub use text::{sanitize, sanitize_owned, to_ascii};
 
 use serde::Serialize;
 
@@ -261,11 +265,14 @@ fn serialize_opt_date<S: serde::Serializer>(d: &Option<PartialDate>, s: S) -> Re
     }
 }
 
-/// A loaded dataset: the incidents, the technique catalog to name their TTPs, and where they came from.
+/// A loaded dataset: the incidents, the technique catalog to name their TTPs, the actor catalog,
+/// and where they came from.
 #[derive(Debug, Clone, Default)]
 pub struct Dataset {
     pub incidents: Vec<Incident>,
     pub catalog: Catalog,
+    /// The actors records may name by name or alias (the bundled `data/actors.json`).
+    pub actors: Arc<ActorCatalog>,
     /// Shown in the title bar: "bundled dataset" or the file names.
     pub label: String,
     /// Records left out under `--skip-invalid`, one line each.

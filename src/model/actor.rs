@@ -1,0 +1,113 @@
+//! The actor catalog: named threat actors with their aliases, type, location and profile, so a
+//! record can name an actor by name or alias and get the rest from one place.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::{Actor, ActorType, Source};
+
+/// One actor of the catalog, as `data/actors.json` describes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActorProfile {
+    pub name: String,
+    /// The ATT&CK group id, `G0032`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    #[serde(rename = "type")]
+    pub kind: ActorType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Two or three sentences on who the actor is.
+    pub profile: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
+}
+
+impl ActorProfile {
+    /// The actor as an incident names it.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            name: self.name.clone(),
+            kind: self.kind,
+            location: self.location.clone(),
+            aliases: self.aliases.clone(),
+        }
+    }
+}
+
+/// Actors by name and alias, looked up without regard to case.
+#[derive(Debug, Clone, Default)]
+pub struct ActorCatalog {
+    actors: Vec<ActorProfile>,
+    by_name: HashMap<String, usize>,
+}
+
+impl ActorCatalog {
+    /// A catalog of these actors. Where two share a name or alias the first keeps it; the loader
+    /// reports such clashes before it builds a catalog.
+    pub fn new(actors: Vec<ActorProfile>) -> Self {
+        let mut by_name = HashMap::new();
+        for (i, actor) in actors.iter().enumerate() {
+            for name in std::iter::once(&actor.name).chain(&actor.aliases) {
+                by_name.entry(lookup_key(name)).or_insert(i);
+            }
+        }
+        Self { actors, by_name }
+    }
+
+    /// The actor with this name or alias, in any case.
+    pub fn get(&self, name: &str) -> Option<&ActorProfile> {
+        self.by_name.get(&lookup_key(name)).map(|&i| &self.actors[i])
+    }
+
+    /// The actors in catalog order.
+    pub fn actors(&self) -> &[ActorProfile] {
+        &self.actors
+    }
+
+    pub fn len(&self) -> usize {
+        self.actors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.actors.is_empty()
+    }
+}
+
+/// How names are compared: case and surrounding spaces do not matter.
+pub fn lookup_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(name: &str, aliases: &[&str]) -> ActorProfile {
+        ActorProfile {
+            name: name.into(),
+            attack_id: None,
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            kind: ActorType::NationState,
+            location: Some("North Korea".into()),
+            profile: "A group.".into(),
+            sources: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn actors_are_found_by_name_or_alias_in_any_case() {
+        let catalog = ActorCatalog::new(vec![profile("Lazarus Group", &["HIDDEN COBRA", "Diamond Sleet"])]);
+        for name in ["Lazarus Group", "lazarus group", " Hidden Cobra ", "DIAMOND SLEET"] {
+            assert_eq!(catalog.get(name).map(|a| a.name.as_str()), Some("Lazarus Group"), "{name}");
+        }
+        assert!(catalog.get("Lazarus").is_none());
+        let actor = catalog.get("hidden cobra").map(ActorProfile::actor).unwrap();
+        assert_eq!(actor.name, "Lazarus Group");
+        assert_eq!(actor.aliases, ["HIDDEN COBRA", "Diamond Sleet"]);
+        assert_eq!(actor.location.as_deref(), Some("North Korea"));
+    }
+}
