@@ -255,7 +255,11 @@ fn ttps(corpus: &Corpus, inc: &Incident) -> Vec<Row> {
 fn actors(corpus: &Corpus, index: u32, inc: &Incident) -> Vec<Row> {
     let mut rows = Vec::new();
     for (n, a) in inc.actors.iter().enumerate() {
+        let profile = corpus.dataset.actors.get(&a.name).filter(|_| a.is_named());
         let mut head = Row::new(0).push(Role::Title, &a.name);
+        if let Some(id) = profile.and_then(|p| p.attack_id.as_deref()) {
+            head = head.push(Role::Id, format!("  {id}"));
+        }
         if n > 0 {
             head = head.gap();
         }
@@ -268,11 +272,18 @@ fn actors(corpus: &Corpus, index: u32, inc: &Incident) -> Vec<Row> {
         if !a.aliases.is_empty() {
             rows.push(Row::field(2, "Aliases", LABEL, a.aliases.join(", ")));
         }
-        let others: Vec<u32> = if a.is_named() {
-            corpus.incidents_of_actor(&a.name).iter().copied().filter(|&i| i != index).collect()
-        } else {
-            Vec::new()
-        };
+        if let Some(p) = profile {
+            rows.push(Row::field(2, "Profile", LABEL, &p.profile));
+        }
+        let all: &[u32] = if a.is_named() { corpus.incidents_of_actor(&a.name) } else { &[] };
+        if a.is_named() {
+            let count = match all.len() {
+                1 => "1 in this dataset".to_string(),
+                n => format!("{n} in this dataset"),
+            };
+            rows.push(Row::field(2, "Incidents", LABEL, count).pivot(format!("actor:={}", quote_value(&a.name))));
+        }
+        let others: Vec<u32> = all.iter().copied().filter(|&i| i != index).collect();
         if !others.is_empty() {
             rows.push(Row::new(2).push(Role::Label, format!("Other incidents ({})", others.len())));
             for i in others {
@@ -408,6 +419,9 @@ pub fn markdown(corpus: &Corpus, index: u32) -> String {
         out.push_str("\n### Actors\n\n");
         for a in &inc.actors {
             let mut line = format!("- {} ({}", md(&a.name), a.kind.as_str());
+            if let Some(id) = corpus.dataset.actors.get(&a.name).and_then(|p| p.attack_id.as_deref()) {
+                line.push_str(&format!(", ATT&CK {id}"));
+            }
             if let Some(l) = &a.location {
                 line.push_str(&format!(", {}", md(l)));
             }

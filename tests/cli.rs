@@ -93,7 +93,7 @@ fn show_prints_text_or_json_and_fails_on_unknown_ids() {
         "\nTTPs\n",
         "  T1566.003 Spearphishing via Service  Initial Access\n",
         "            fake recruiter approached staff",
-        "  Lazarus Group\n    Type      nation-state\n    Location  North Korea\n",
+        "  Lazarus Group  G0032\n    Type      nation-state\n    Location  North Korea\n",
         "Sources",
         "Related",
         "atomic-wallet-2023",

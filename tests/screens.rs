@@ -144,7 +144,10 @@ fn every_tab_shows_its_content() {
     assert!(s.contains("T1566.003 Spearphishing via Service Initial Access"), "{s}");
     assert!(s.contains("T1657 Financial Theft Impact"), "{s}");
     let s = tab(&mut state, 3);
-    assert!(s.contains("Lazarus Group Type nation-state Location North Korea"), "{s}");
+    assert!(s.contains("Lazarus Group G0032 Type nation-state Location North Korea"), "{s}");
+    assert!(s.contains("Profile North Korean state-sponsored group"), "the actor's profile: {s}");
+    let count = state.corpus().incidents_of_actor("Lazarus Group").len();
+    assert!(s.contains(&format!("Incidents {count} in this dataset")), "the actor's incident count: {s}");
     assert!(s.contains("Atomic Wallet"), "the actor's other incidents are listed: {s}");
     let s = tab(&mut state, 4);
     assert!(s.contains("1. Over $37M CoinsPaid crypto theft pinned on Lazarus Group — SC Media"), "{s}");
