@@ -9,10 +9,6 @@ use super::fields::Fields;
 use super::problem::{LoadError, Problem, Text, json_kind};
 use crate::model::{ActorCatalog, ActorProfile, ActorType, actor_lookup_key};
 
-/// The bundled catalog, compiled into the binary.
-pub const BUNDLED: &str = include_str!("../../data/actors.json");
-pub const BUNDLED_NAME: &str = "data/actors.json";
-
 const FIELDS: &[&str] = &["name", "attack_id", "aliases", "type", "location", "profile", "sources"];
 
 /// Reads a catalog; names and aliases must not repeat across actors (in any case), since a
@@ -131,10 +127,11 @@ fn is_group_id(id: &str) -> bool {
 
 /// The bundled catalog, or the problems that keep it from loading, placed in its file.
 pub fn bundled() -> Result<ActorCatalog, Vec<Problem>> {
-    parse_catalog(BUNDLED_NAME, BUNDLED).map_err(|e| match e {
+    let file = &super::bundled::ACTORS;
+    parse_catalog(file.name, file.text()).map_err(|e| match e {
         LoadError::Invalid(p) => p,
         other => vec![Problem {
-            file: BUNDLED_NAME.into(),
+            file: file.name.into(),
             position: None,
             record: None,
             field: None,

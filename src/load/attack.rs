@@ -5,9 +5,6 @@ use serde::Deserialize;
 use super::problem::{LoadError, Problem, Text};
 use crate::model::{Catalog, Technique, is_attack_id};
 
-/// The bundled catalog: every technique the bundled dataset names, as ATT&CK v18.1 names it.
-pub const BUNDLED: &str = include_str!("../../data/attack-techniques.json");
-
 /// Parses a catalog in the bundled table form: `[{"id", "name", "tactics"}]`.
 pub fn parse_table(file: &str, text: &str) -> Result<Catalog, LoadError> {
     serde_json::from_str::<Vec<Technique>>(text)

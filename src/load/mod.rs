@@ -3,6 +3,7 @@
 
 pub mod actors;
 pub mod attack;
+pub mod bundled;
 mod chunks;
 mod country;
 mod fast;
@@ -25,9 +26,7 @@ pub use progress::{Progress, ProgressSnapshot};
 
 use crate::model::{ActorCatalog, Catalog, Dataset, Incident, Technique};
 
-/// The bundled dataset, compiled into the binary.
-pub const BUNDLED_INCIDENTS: &str = include_str!("../../data/incidents.json");
-const BUNDLED_NAME: &str = "data/incidents.json";
+pub use bundled::Bundled;
 
 /// Input formats; `Auto` looks at each file's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,27 +76,18 @@ pub fn bundled(opts: &LoadOptions) -> Result<Dataset, LoadError> {
     let catalog = catalog(opts)?;
     let actors = actor_catalog(opts)?;
     let progress = opts.progress.as_deref();
+    let (name, text) = (bundled::INCIDENTS.name, bundled::INCIDENTS.text());
     if let Some(p) = progress {
-        p.add_total(BUNDLED_INCIDENTS.len() as u64);
+        p.add_total(text.len() as u64);
         p.set_stage("bundled dataset");
     }
     let mut parsed = Parsed::default();
-    let ctx = native::Context {
-        lines: false,
-        actors: &actors,
-        reading: opts.native,
-        progress,
-        size: BUNDLED_INCIDENTS.len() as u64,
-    };
-    native::read(BUNDLED_NAME, BUNDLED_INCIDENTS.as_bytes(), &ctx, &mut parsed)
-        .map_err(|e| read_error(BUNDLED_NAME.as_ref(), e))?;
-    let text = Text::new(BUNDLED_NAME, BUNDLED_INCIDENTS);
-    reject_duplicates(
-        BUNDLED_NAME,
-        |offsets| offsets.iter().map(|&o| Some(text.position_at(o))).collect(),
-        &mut parsed,
-    );
-    finish(vec![(BUNDLED_NAME.to_string(), parsed)], catalog, actors, "bundled dataset".into(), opts)
+    let ctx =
+        native::Context { lines: false, actors: &actors, reading: opts.native, progress, size: text.len() as u64 };
+    native::read(name, text.as_bytes(), &ctx, &mut parsed).map_err(|e| read_error(name.as_ref(), e))?;
+    let src = Text::new(name, text);
+    reject_duplicates(name, |offsets| offsets.iter().map(|&o| Some(src.position_at(o))).collect(), &mut parsed);
+    finish(vec![(name.to_string(), parsed)], catalog, actors, "bundled dataset".into(), opts)
 }
 
 /// Loads files and directories (every `.json`, `.jsonl` and `.ndjson` file inside, sorted), and
@@ -378,7 +368,7 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
 
 fn catalog(opts: &LoadOptions) -> Result<Catalog, LoadError> {
     match &opts.attack {
-        None => attack::parse_table("data/attack-techniques.json", attack::BUNDLED),
+        None => attack::parse_table(bundled::TECHNIQUES.name, bundled::TECHNIQUES.text()),
         Some(path) => {
             let name = path.display().to_string();
             let text = read_text(path)?.map_err(|p| LoadError::Invalid(vec![p]))?;
