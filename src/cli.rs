@@ -475,14 +475,14 @@ fn write_table(incidents: &[&Incident], with_loss: bool, out: &mut impl Write) -
         .map(|i| {
             let victim = match &i.name {
                 Some(name) if *name != i.victim => format!("{} · {name}", i.victim),
-                _ => i.victim.clone(),
+                _ => i.victim.to_string(),
             };
             let mut row = vec![
-                i.id.clone(),
+                i.id.to_string(),
                 i.date.short(),
                 victim,
-                i.location.clone().unwrap_or_default(),
-                i.first_actor().map(|a| a.name.clone()).unwrap_or_default(),
+                i.location.as_deref().unwrap_or_default().to_string(),
+                i.first_actor().map(|a| a.name.to_string()).unwrap_or_default(),
             ];
             if with_loss {
                 row.push(i.loss_usd.map(format_usd).unwrap_or_default());

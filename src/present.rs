@@ -106,13 +106,13 @@ impl Row {
         self
     }
 
-    fn push(mut self, role: Role, text: impl Into<String>) -> Self {
-        self.pieces.push(Piece { role, text: text.into() });
+    fn push(mut self, role: Role, text: impl AsRef<str>) -> Self {
+        self.pieces.push(Piece { role, text: text.as_ref().to_string() });
         self
     }
 
     /// A label padded to a column, then its value.
-    fn field(indent: u16, label: &str, width: usize, value: impl Into<String>) -> Self {
+    fn field(indent: u16, label: &str, width: usize, value: impl AsRef<str>) -> Self {
         Row::new(indent).push(Role::Label, format!("{label:<width$}")).push(Role::Text, value).hang(width as u16)
     }
 
@@ -147,12 +147,12 @@ pub struct Header {
 }
 
 pub fn header(inc: &Incident) -> Header {
-    let mut facts = vec![inc.location.clone().unwrap_or_else(|| "location unknown".into())];
-    facts.extend(inc.industry.clone());
+    let mut facts = vec![inc.location.as_deref().unwrap_or("location unknown").to_string()];
+    facts.extend(inc.industry.as_ref().map(|i| i.to_string()));
     Header {
         loss: inc.loss_usd.map(format_usd),
-        victim: inc.victim.clone(),
-        name: inc.name.clone().filter(|n| *n != inc.victim),
+        victim: inc.victim.to_string(),
+        name: inc.name.as_ref().filter(|n| **n != inc.victim).map(|n| n.to_string()),
         date: inc.date.display(),
         facts,
         cia: inc
@@ -310,7 +310,7 @@ fn sources(inc: &Incident) -> Vec<Row> {
         if let Some(by) = s.byline() {
             row = row.push(Role::Text, format!(" — {by}"));
         }
-        row.copy = s.url.clone();
+        row.copy = s.url.as_ref().map(|u| u.to_string());
         if let Some(url) = s.url_below() {
             row = row.more(Role::Dim, url);
         }

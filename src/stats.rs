@@ -75,7 +75,7 @@ impl Stats {
             let inc = corpus.incident(hit.index);
             *years.entry(inc.date.year).or_default() += 1;
             count_once(&mut motives, &mut seen, inc.motives.iter().map(|m| m.as_str()));
-            count_once(&mut actors, &mut seen, inc.actors.iter().filter(|a| a.is_named()).map(|a| a.name.as_str()));
+            count_once(&mut actors, &mut seen, inc.actors.iter().filter(|a| a.is_named()).map(|a| a.name.as_ref()));
             count_once(&mut types, &mut seen, inc.actors.iter().map(|a| a.kind.as_str()));
             if let Some(c) = &inc.location {
                 *countries.entry(c).or_default() += 1;

@@ -135,10 +135,10 @@ fn actors_are_records_keyed_to_attack_groups() {
 #[test]
 fn related_links_exist_and_go_both_ways() {
     let d = bundled();
-    let by_id: HashMap<&str, _> = d.incidents.iter().map(|i| (i.id.as_str(), i)).collect();
+    let by_id: HashMap<&str, _> = d.incidents.iter().map(|i| (i.id.as_ref(), i)).collect();
     for inc in &d.incidents {
         for r in &inc.related {
-            let other = by_id.get(r.as_str()).unwrap_or_else(|| panic!("{} relates to missing {r}", inc.id));
+            let other = by_id.get(r.as_ref()).unwrap_or_else(|| panic!("{} relates to missing {r}", inc.id));
             assert!(other.related.contains(&inc.id), "{r} does not link back to {}", inc.id);
             assert_ne!(r, &inc.id, "{} relates to itself", inc.id);
         }

@@ -63,7 +63,7 @@ fn array_object_and_json_lines_all_load() {
     let object = write(&dir, "b.json", &format!("{{\"incidents\": [{b}]}}"));
     let lines = write(&dir, "c.jsonl", &format!("{}\n\n{}\n", GOOD.replace("a-1", "c-3"), GOOD.replace("a-1", "c-4")));
     let d = load::load(&[array, object, lines], &LoadOptions::default()).unwrap();
-    let ids: Vec<_> = d.incidents.iter().map(|i| i.id.as_str()).collect();
+    let ids: Vec<_> = d.incidents.iter().map(|i| i.id.as_ref()).collect();
     assert_eq!(ids, ["a-1", "b-2", "c-3", "c-4"]);
     assert_eq!(d.label, "3 files");
     // JSON Lines is recognised without the extension too, and a lone object is one incident.
@@ -80,7 +80,7 @@ fn a_directory_loads_its_dataset_files_in_name_order() {
     write(&dir, "1.JSONL", &format!("{}\n", GOOD.replace("a-1", "one")));
     write(&dir, "notes.txt", "not a dataset");
     let d = load::load(&[dir.path().to_path_buf()], &LoadOptions::default()).unwrap();
-    let ids: Vec<_> = d.incidents.iter().map(|i| i.id.as_str()).collect();
+    let ids: Vec<_> = d.incidents.iter().map(|i| i.id.as_ref()).collect();
     assert_eq!(ids, ["one", "two"]);
     let dir_name = dir.path().file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(d.label, format!("{dir_name}/ (2 files)"));
@@ -168,7 +168,7 @@ fn ids_colliding_across_files_are_prefixed_by_file_name() {
     let a = write(&dir, "first.json", &format!("[{GOOD}]"));
     let b = write(&dir, "second.json", &format!("[{GOOD}]"));
     let d = load::load(&[a, b], &LoadOptions::default()).unwrap();
-    let ids: Vec<_> = d.incidents.iter().map(|i| i.id.as_str()).collect();
+    let ids: Vec<_> = d.incidents.iter().map(|i| i.id.as_ref()).collect();
     assert_eq!(ids, ["a-1", "second/a-1"]);
 }
 
@@ -375,7 +375,7 @@ fn generated_records_look_real() {
     // About 1.7 KB a record, as real records run; descriptions from a paragraph to 3 KB.
     let per_record = text.len() / incidents.len();
     assert!((1500..=1950).contains(&per_record), "records average {per_record} bytes");
-    let longest = incidents.iter().map(|i| i.description.as_ref().map_or(0, String::len)).max().unwrap_or(0);
+    let longest = incidents.iter().map(|i| i.description.as_ref().map_or(0, |d| d.len())).max().unwrap_or(0);
     assert!((2000..=3200).contains(&longest), "the longest description is {longest} bytes");
     assert!(incidents.iter().all(|i| (2005..=2025).contains(&i.date.year)));
     // An actor is described the same way wherever it appears.
@@ -627,7 +627,7 @@ fn actors_named_by_a_string_are_resolved_from_the_catalog() {
         let opts = LoadOptions { actors: Some(Arc::clone(&actors)), native, ..LoadOptions::default() };
         let d = load::load(std::slice::from_ref(&path), &opts).unwrap();
         let a = &d.incidents[0].actors;
-        let names: Vec<_> = a.iter().map(|x| x.name.as_str()).collect();
+        let names: Vec<_> = a.iter().map(|x| x.name.as_ref()).collect();
         assert_eq!(names, ["Lazarus Group", "FIN7", "Unknown", "Lazarus Group"], "{native:?}");
         assert_eq!(a[0].kind, ActorType::NationState);
         assert_eq!(a[0].location.as_deref(), Some("North Korea"));

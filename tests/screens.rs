@@ -135,7 +135,7 @@ fn every_tab_shows_its_content() {
     };
     let s = tab(&mut state, 0);
     let inc = state.selected_incident().unwrap().clone();
-    assert!(s.contains(&inc.summary), "the summary is shown whole:\n{s}");
+    assert!(s.contains(&*inc.summary), "the summary is shown whole:\n{s}");
     assert!(s.contains("emptied roughly USD 37.3 million from hot wallets"), "{s}");
     assert!(s.contains("Id coinspaid-2023"), "{s}");
     let s = tab(&mut state, 1);

@@ -44,13 +44,14 @@ fn synthetic(n: usize) -> Dataset {
             let year = 2005 + (i * 7 % 21) as u16;
             let month = 1 + (i * 5 % 12) as u8;
             Incident {
-                id: format!("rec-{i}"),
-                victim: format!("{} {}", VICTIMS[i % VICTIMS.len()], i % 97),
-                name: (i % 3 == 0).then(|| format!("Operation {}", ["Aurora", "Dust Storm", "Summit"][(i / 3) % 3])),
+                id: format!("rec-{i}").into(),
+                victim: format!("{} {}", VICTIMS[i % VICTIMS.len()], i % 97).into(),
+                name: (i % 3 == 0)
+                    .then(|| format!("Operation {}", ["Aurora", "Dust Storm", "Summit"][(i / 3) % 3]).into()),
                 date: PartialDate::parse(&format!("{year}-{month:02}")).unwrap(),
                 location: Some(["Estonia", "United States", "Japan", "Costa Rica"][i % 4].into()),
                 industry: Some(["Banking", "Healthcare", "Government"][i % 3].into()),
-                summary: format!("Summary {i} of a ransom case."),
+                summary: format!("Summary {i} of a ransom case.").into(),
                 description: (i % 2 == 0).then(|| "A longer text about the RANSOMWARE and the wallet.".into()),
                 loss_usd: (i % 4 != 0).then_some((i as u64 * 7919) % 100_000_000),
                 cia: None,

@@ -46,29 +46,29 @@ pub fn write(selection: &Selection, out: &mut dyn Write) -> io::Result<()> {
 /// An incident's fields in the order of `COLUMNS`; absent values are empty.
 fn row(i: &Incident) -> [String; COLUMNS.len()] {
     let join = |values: &mut dyn Iterator<Item = &str>| values.collect::<Vec<_>>().join(LIST_SEPARATOR);
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let opt = |v: &Option<crate::model::Str>| v.as_deref().unwrap_or_default().to_string();
     let cia = |part: fn(&crate::model::Cia) -> crate::model::Impact| {
         i.cia.as_ref().map(|c| part(c).as_str().to_string()).unwrap_or_default()
     };
     [
-        i.id.clone(),
+        i.id.to_string(),
         i.date.to_string(),
-        i.victim.clone(),
+        i.victim.to_string(),
         opt(&i.name),
         opt(&i.location),
         opt(&i.industry),
         i.loss_usd.map(|l| l.to_string()).unwrap_or_default(),
         join(&mut i.motives.iter().map(|m| m.as_str())),
-        join(&mut i.actors.iter().map(|a| a.name.as_str())),
+        join(&mut i.actors.iter().map(|a| a.name.as_ref())),
         join(&mut i.ttps.iter().map(technique_key)),
-        i.summary.clone(),
+        i.summary.to_string(),
         opt(&i.description),
         cia(|c| c.confidentiality),
         cia(|c| c.integrity),
         cia(|c| c.availability),
         join(&mut i.actors.iter().map(|a| a.kind.as_str())),
-        join(&mut i.tags.iter().map(String::as_str)),
-        join(&mut i.related.iter().map(String::as_str)),
+        join(&mut i.tags.iter().map(|t| t.as_ref())),
+        join(&mut i.related.iter().map(|r| r.as_ref())),
         // A source's address says where to read it; a title stands in when there is none.
         join(&mut i.sources.iter().map(|s| s.url.as_deref().unwrap_or_else(|| s.heading()))),
     ]

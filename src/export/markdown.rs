@@ -44,7 +44,7 @@ pub fn write(selection: &Selection, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "| Date | Victim | Name | Location | Actors | Loss | Id |")?;
         writeln!(out, "| --- | --- | --- | --- | --- | ---: | --- |")?;
         for i in &incidents {
-            let actors: Vec<&str> = i.actors.iter().map(|a| a.name.as_str()).collect();
+            let actors: Vec<&str> = i.actors.iter().map(|a| a.name.as_ref()).collect();
             let cells = [
                 i.date.display(),
                 cell(&i.victim),

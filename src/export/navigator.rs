@@ -317,7 +317,7 @@ fn comment(incidents: &[&Incident]) -> String {
         .take(COMMENT_IDS)
         .map(|i| match &i.name {
             Some(name) => format!("{} ({name})", i.id),
-            None => i.id.clone(),
+            None => i.id.to_string(),
         })
         .collect::<Vec<_>>()
         .join(", ");

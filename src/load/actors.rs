@@ -49,7 +49,7 @@ pub fn parse_catalog(file: &str, text: &str) -> Result<ActorCatalog, LoadError> 
         };
         // The name first, so every later problem can name the actor.
         let name = f.string(&map, raw, "", "name", true);
-        f.id = name.clone();
+        f.id = name.as_ref().map(|n| n.to_string());
         f.unknown_fields(raw, &map, "", FIELDS);
         let kind = f.string(&map, raw, "", "type", true).and_then(|t| {
             let found = ActorType::parse(&t);
@@ -83,19 +83,19 @@ pub fn parse_catalog(file: &str, text: &str) -> Result<ActorCatalog, LoadError> 
             .filter_map(|(i, r)| f.source(r, &format!("sources[{i}]")))
             .collect();
         if let Some(name) = &name {
-            let names = std::iter::once((name.as_str(), map["name"].get(), "name".to_string()))
-                .chain(aliases.iter().enumerate().map(|(i, (a, r))| (a.as_str(), r.get(), format!("aliases[{i}]"))));
+            let names = std::iter::once((name.as_ref(), map["name"].get(), "name".to_string()))
+                .chain(aliases.iter().enumerate().map(|(i, (a, r))| (a.as_ref(), r.get(), format!("aliases[{i}]"))));
             for (n, at, field) in names {
                 match taken.get(&actor_lookup_key(n)) {
                     // ATT&CK lists a group's own name among its aliases: harmless.
-                    Some(owner) if owner == name => {}
+                    Some(owner) if *owner == **name => {}
                     Some(owner) => f.problem(
                         at,
                         &field,
                         format!("{n:?} already names the actor {owner:?}: a name or alias must name one actor"),
                     ),
                     None => {
-                        taken.insert(actor_lookup_key(n), name.clone());
+                        taken.insert(actor_lookup_key(n), name.to_string());
                     }
                 }
             }
@@ -107,11 +107,11 @@ pub fn parse_catalog(file: &str, text: &str) -> Result<ActorCatalog, LoadError> 
         if let (Some(name), Some(kind), Some(profile)) = (name, kind, profile) {
             actors.push(ActorProfile {
                 name,
-                attack_id,
+                attack_id: attack_id.map(String::from),
                 aliases: aliases.into_iter().map(|(a, _)| a).collect(),
                 kind,
                 location,
-                profile,
+                profile: profile.into_owned(),
                 sources,
             });
         }
@@ -128,7 +128,9 @@ fn is_group_id(id: &str) -> bool {
 /// The bundled catalog, or the problems that keep it from loading, placed in its file.
 pub fn bundled() -> Result<ActorCatalog, Vec<Problem>> {
     let file = &super::bundled::ACTORS;
-    parse_catalog(file.name, file.text()).map_err(|e| match e {
+    // The bundled catalog lives as long as the program: its text is kept once, for every
+    // incident that names one of its actors to share.
+    parse_catalog(file.name, file.text()).map(ActorCatalog::kept_for_good).map_err(|e| match e {
         LoadError::Invalid(p) => p,
         other => vec![Problem {
             file: file.name.into(),

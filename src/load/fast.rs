@@ -11,6 +11,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor, value::MapAccessDeserializer};
 
+use crate::model::Str as Text;
 use crate::model::{
     Actor, ActorCatalog, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, TechniqueRef, is_attack_id,
     sanitize_owned,
@@ -233,17 +234,17 @@ pub fn record(text: &str, actors: &ActorCatalog) -> Option<Incident> {
 }
 
 /// Required text: sanitised, and not blank once sanitised.
-fn required(s: Str) -> Option<String> {
-    Some(sanitize_owned(s.0)).filter(|s| !s.trim().is_empty())
+fn required(s: Str) -> Option<Text> {
+    Some(Text::Owned(sanitize_owned(s.0))).filter(|s| !s.trim().is_empty())
 }
 
-fn optional(s: Option<Str>) -> Option<String> {
-    s.map(|s| sanitize_owned(s.0))
+fn optional(s: Option<Str>) -> Option<Text> {
+    s.map(|s| Text::Owned(sanitize_owned(s.0)))
 }
 
 /// An item of a list of words (motives, related ids, tags): not blank as written, then sanitised.
-fn listed(s: Str) -> Option<String> {
-    (!s.0.trim().is_empty()).then(|| sanitize_owned(s.0))
+fn listed(s: Str) -> Option<Text> {
+    (!s.0.trim().is_empty()).then(|| Text::Owned(sanitize_owned(s.0)))
 }
 
 fn impact(s: Str) -> Option<Impact> {
@@ -253,7 +254,7 @@ fn impact(s: Str) -> Option<Impact> {
 fn ttp(t: Ttp) -> Option<TechniqueRef> {
     match t {
         // As written: an id with anything to clean would not have the ATT&CK shape anyway.
-        Ttp::Id(id) => is_attack_id(&id).then(|| TechniqueRef::Attack { id: id.into_owned(), note: None }),
+        Ttp::Id(id) => is_attack_id(&id).then(|| TechniqueRef::Attack { id: Text::Owned(id.into_owned()), note: None }),
         Ttp::Object(o) => {
             let note = optional(o.note);
             match (o.id, o.name) {
@@ -277,7 +278,7 @@ fn actor(a: ActorItem, catalog: &ActorCatalog) -> Option<Actor> {
             name: required(o.name)?,
             kind: ActorType::parse(&required(o.kind)?)?,
             location: optional(o.location),
-            aliases: o.aliases.unwrap_or_default().into_iter().map(|a| sanitize_owned(a.0)).collect(),
+            aliases: o.aliases.unwrap_or_default().into_iter().map(|a| Text::Owned(sanitize_owned(a.0))).collect(),
         }),
     }
 }

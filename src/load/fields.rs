@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 
 use super::Parsed;
 use super::problem::{Problem, Text, json_kind};
+use crate::model::Str;
 use crate::model::{
     Actor, ActorCatalog, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, TechniqueRef, is_attack_id,
     sanitize_owned,
@@ -79,14 +80,7 @@ impl<'s, 'a> Fields<'s, 'a> {
         }
     }
 
-    pub fn string(
-        &mut self,
-        map: &Map<'a>,
-        owner: &'a RawValue,
-        path: &str,
-        key: &str,
-        required: bool,
-    ) -> Option<String> {
+    pub fn string(&mut self, map: &Map<'a>, owner: &'a RawValue, path: &str, key: &str, required: bool) -> Option<Str> {
         let p = join(path, key);
         match present(map, key) {
             None if required => {
@@ -101,7 +95,7 @@ impl<'s, 'a> Fields<'s, 'a> {
                         self.problem(raw.get(), &p, "must not be empty");
                         None
                     } else {
-                        Some(s)
+                        Some(Str::Owned(s))
                     }
                 }
                 Err(_) => {
@@ -123,11 +117,11 @@ impl<'s, 'a> Fields<'s, 'a> {
         }
     }
 
-    pub fn strings(&mut self, map: &Map<'a>, key: &str) -> Vec<(String, &'a RawValue)> {
+    pub fn strings(&mut self, map: &Map<'a>, key: &str) -> Vec<(Str, &'a RawValue)> {
         let mut out = Vec::new();
         for (i, raw) in self.array(map, "", key).into_iter().enumerate() {
             match serde_json::from_str::<String>(raw.get()) {
-                Ok(s) if !s.trim().is_empty() => out.push((sanitize_owned(s.into()), raw)),
+                Ok(s) if !s.trim().is_empty() => out.push((Str::Owned(sanitize_owned(s.into())), raw)),
                 Ok(_) => self.problem(raw.get(), &format!("{key}[{i}]"), "must not be empty"),
                 Err(_) => self.problem(
                     raw.get(),
@@ -171,7 +165,7 @@ impl<'s, 'a> Fields<'s, 'a> {
 
     fn ttp(&mut self, raw: &'a RawValue, path: &str) -> Option<TechniqueRef> {
         if let Ok(id) = serde_json::from_str::<String>(raw.get()) {
-            return self.attack_id(raw, path, id).map(|id| TechniqueRef::Attack { id, note: None });
+            return self.attack_id(raw, path, id.into()).map(|id| TechniqueRef::Attack { id, note: None });
         }
         let map = self.object(raw, path, &["id", "name", "framework", "note"])?;
         let note = self.string(&map, raw, path, "note", false);
@@ -201,7 +195,7 @@ impl<'s, 'a> Fields<'s, 'a> {
         }
     }
 
-    fn attack_id(&mut self, raw: &'a RawValue, path: &str, id: String) -> Option<String> {
+    fn attack_id(&mut self, raw: &'a RawValue, path: &str, id: Str) -> Option<Str> {
         if is_attack_id(&id) {
             Some(id)
         } else {
@@ -238,7 +232,7 @@ impl<'s, 'a> Fields<'s, 'a> {
         let mut aliases = Vec::new();
         for (i, a) in self.array(&map, path, "aliases").into_iter().enumerate() {
             match serde_json::from_str::<String>(a.get()) {
-                Ok(s) => aliases.push(sanitize_owned(s.into())),
+                Ok(s) => aliases.push(Str::Owned(sanitize_owned(s.into()))),
                 Err(_) => self.problem(
                     a.get(),
                     &format!("{path}.aliases[{i}]"),
@@ -280,7 +274,7 @@ pub fn record(src: &Text, raw: &RawValue, actors: &ActorCatalog, out: &mut Parse
     };
     // The id first, so every later problem can name the record.
     let id = f.string(&map, raw, "", "id", true);
-    f.id = id.clone();
+    f.id = id.as_ref().map(|i| i.to_string());
     f.unknown_fields(raw, &map, "", FIELDS);
     let victim = f.string(&map, raw, "", "victim", true);
     let name = f.string(&map, raw, "", "name", false).filter(|n| !n.trim().is_empty());
@@ -340,7 +334,7 @@ pub fn record(src: &Text, raw: &RawValue, actors: &ActorCatalog, out: &mut Parse
 
     if !f.problems.is_empty() {
         out.problems.append(&mut f.problems);
-        out.rejected.push(id.unwrap_or_else(|| format!("record at {}:{}", src.file, pos_str(src, raw))));
+        out.rejected.push(id.map_or_else(|| format!("record at {}:{}", src.file, pos_str(src, raw)), String::from));
         return;
     }
     let (Some(id), Some(victim), Some(date), Some(summary)) = (id, victim, date, summary) else {

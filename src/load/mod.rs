@@ -396,7 +396,7 @@ fn reject_duplicates(file: &str, locate: impl Fn(&[usize]) -> Vec<Option<Positio
     let mut first: HashMap<&str, usize> = HashMap::with_capacity(parsed.incidents.len());
     let mut repeated = Vec::new();
     for (n, (incident, offset)) in parsed.incidents.iter().enumerate() {
-        if let Some(&earlier) = first.get(incident.id.as_str()) {
+        if let Some(&earlier) = first.get(incident.id.as_ref()) {
             repeated.push((n, earlier, *offset));
         } else {
             first.insert(&incident.id, *offset);
@@ -412,7 +412,7 @@ fn reject_duplicates(file: &str, locate: impl Fn(&[usize]) -> Vec<Option<Positio
     for (k, &(n, _, _)) in repeated.iter().enumerate() {
         let (position, earlier) =
             (positions.get(2 * k).copied().flatten(), positions.get(2 * k + 1).copied().flatten());
-        let id = parsed.incidents[n].0.id.clone();
+        let id = parsed.incidents[n].0.id.to_string();
         problems.push(Problem {
             file: file.to_string(),
             position,
@@ -466,7 +466,7 @@ fn finish(
         let mut renamed: HashMap<String, String> = HashMap::new();
         let mut kept = Vec::with_capacity(parsed.incidents.len());
         for (mut incident, _) in parsed.incidents {
-            if seen.contains(&incident.id) {
+            if seen.contains(incident.id.as_ref()) {
                 let stem = Path::new(&file).file_stem().map_or(file.clone(), |s| s.to_string_lossy().into_owned());
                 let prefixed = format!("{stem}/{}", incident.id);
                 if seen.contains(&prefixed) {
@@ -480,16 +480,16 @@ fn finish(
                     rejected.push(prefixed);
                     continue;
                 }
-                let old = std::mem::replace(&mut incident.id, prefixed);
-                renamed.insert(old, incident.id.clone());
+                let old = std::mem::replace(&mut incident.id, prefixed.into());
+                renamed.insert(old.into_owned(), incident.id.to_string());
             }
-            seen.insert(incident.id.clone());
+            seen.insert(incident.id.to_string());
             kept.push(incident);
         }
         for incident in &mut kept {
             for id in &mut incident.related {
-                if let Some(new) = renamed.get(id.as_str()) {
-                    id.clone_from(new);
+                if let Some(new) = renamed.get(id.as_ref()) {
+                    *id = new.clone().into();
                 }
             }
         }

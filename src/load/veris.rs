@@ -92,14 +92,14 @@ fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
         return;
     };
     let incident = Incident {
-        id,
-        victim,
+        id: id.into(),
+        victim: victim.into(),
         name: None,
         date,
-        location,
-        industry,
-        summary,
-        description,
+        location: location.map(Into::into),
+        industry: industry.map(Into::into),
+        summary: summary.into(),
+        description: description.map(Into::into),
         loss_usd,
         cia,
         motives,
@@ -107,7 +107,7 @@ fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
         actors,
         sources,
         related: Vec::new(),
-        tags,
+        tags: tags.into_iter().map(Into::into).collect(),
     };
     out.incidents.push((incident, src.offset_of(raw.get())));
 }
@@ -285,7 +285,12 @@ fn actors(r: &mut Reader, root: &Fields) -> (Vec<Actor>, Vec<Motive>) {
         let name = names.next().unwrap_or_else(|| {
             if shown.is_empty() { label.to_string() } else { format!("{label} ({})", shown.join(", ")) }
         });
-        actors.push(Actor { name, kind, location, aliases: names.collect() });
+        actors.push(Actor {
+            name: name.into(),
+            kind,
+            location: location.map(Into::into),
+            aliases: names.map(Into::into).collect(),
+        });
     }
     motives.sort();
     (actors, motives)
@@ -304,8 +309,8 @@ fn action_categories(r: &mut Reader, root: &Fields) -> Vec<(&'static str, Vec<Te
         let mut ttps: Vec<TechniqueRef> = Vec::new();
         for (variety, _) in r.texts_of(&a, "variety") {
             let t = TechniqueRef::Other {
-                name: format!("{}: {variety}", capitalize(category)),
-                framework: Some("VERIS".to_string()),
+                name: format!("{}: {variety}", capitalize(category)).into(),
+                framework: Some("VERIS".into()),
                 note: None,
             };
             if !ttps.contains(&t) {
@@ -333,7 +338,7 @@ fn cia(r: &mut Reader, root: &Fields) -> Option<Cia> {
         .child(&attribute, "confidentiality")
         .and_then(|c| r.text_of(&c, "data_disclosure"))
         .map(|d| format!("Data disclosure (VERIS): {d}"));
-    Some(Cia { confidentiality, integrity, availability, note })
+    Some(Cia { confidentiality, integrity, availability, note: note.map(Into::into) })
 }
 
 /// `impact.overall_amount`, only when it is in US dollars.
@@ -359,7 +364,7 @@ fn sources(reference: &str) -> Vec<Source> {
             if word.starts_with("http://") || word.starts_with("https://") {
                 let url = word.trim_end_matches([',', '.', ')']).to_string();
                 if !out.iter().any(|s| s.url.as_deref() == Some(&url)) {
-                    out.push(Source { title: None, publisher: None, url: Some(url), date: None });
+                    out.push(Source { title: None, publisher: None, url: Some(url.into()), date: None });
                 }
             } else {
                 words.push(word);
@@ -367,7 +372,7 @@ fn sources(reference: &str) -> Vec<Source> {
         }
         let title = words.join(" ");
         if !title.is_empty() {
-            out.push(Source { title: Some(title), publisher: None, url: None, date: None });
+            out.push(Source { title: Some(title.into()), publisher: None, url: None, date: None });
         }
     }
     out

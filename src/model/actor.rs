@@ -5,21 +5,21 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::{Actor, ActorType, Source};
+use super::{Actor, ActorType, Source, Str};
 
 /// One actor of the catalog, as `data/actors.json` describes it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActorProfile {
-    pub name: String,
+    pub name: Str,
     /// The ATT&CK group id, `G0032`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attack_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub aliases: Vec<String>,
+    pub aliases: Vec<Str>,
     #[serde(rename = "type")]
     pub kind: ActorType,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    pub location: Option<Str>,
     /// Two or three sentences on who the actor is.
     pub profile: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -58,6 +58,23 @@ impl ActorCatalog {
         Self { actors, by_name }
     }
 
+    /// The same catalog with its names kept for the rest of the run, so that every incident that
+    /// names an actor shares its text instead of holding a copy.
+    pub fn kept_for_good(self) -> Self {
+        fn keep(s: &mut Str) {
+            if let Str::Owned(owned) = s {
+                *s = Str::Borrowed(Box::leak(std::mem::take(owned).into_boxed_str()));
+            }
+        }
+        let mut actors = self.actors;
+        for a in &mut actors {
+            keep(&mut a.name);
+            a.aliases.iter_mut().for_each(keep);
+            a.location.iter_mut().for_each(keep);
+        }
+        Self::new(actors)
+    }
+
     /// The actor with this name or alias, in any case.
     pub fn get(&self, name: &str) -> Option<&ActorProfile> {
         self.by_name.get(&lookup_key(name)).map(|&i| &self.actors[i])
@@ -88,9 +105,9 @@ mod tests {
 
     fn profile(name: &str, aliases: &[&str]) -> ActorProfile {
         ActorProfile {
-            name: name.into(),
+            name: name.to_string().into(),
             attack_id: None,
-            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            aliases: aliases.iter().map(|a| a.to_string().into()).collect(),
             kind: ActorType::NationState,
             location: Some("North Korea".into()),
             profile: "A group.".into(),
@@ -102,7 +119,7 @@ mod tests {
     fn actors_are_found_by_name_or_alias_in_any_case() {
         let catalog = ActorCatalog::new(vec![profile("Lazarus Group", &["HIDDEN COBRA", "Diamond Sleet"])]);
         for name in ["Lazarus Group", "lazarus group", " Hidden Cobra ", "DIAMOND SLEET"] {
-            assert_eq!(catalog.get(name).map(|a| a.name.as_str()), Some("Lazarus Group"), "{name}");
+            assert_eq!(catalog.get(name).map(|a| a.name.as_ref()), Some("Lazarus Group"), "{name}");
         }
         assert!(catalog.get("Lazarus").is_none());
         let actor = catalog.get("hidden cobra").map(ActorProfile::actor).unwrap();

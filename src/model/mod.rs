@@ -14,23 +14,27 @@ pub use text::{sanitize, sanitize_owned, to_ascii};
 
 use serde::Serialize;
 
+/// Text of a record: borrowed from the loaded file where the file has it as it is shown (most
+/// text of a large file), owned where it had to be decoded or cleaned, or was made.
+pub type Str = std::borrow::Cow<'static, str>;
+
 /// One cyber incident, as the native format describes it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Incident {
-    pub id: String,
-    pub victim: String,
+    pub id: Str,
+    pub victim: Str,
     /// The name the incident or campaign is known by ("NotPetya", "Operation Aurora").
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Str>,
     #[serde(serialize_with = "serialize_date")]
     pub date: PartialDate,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    pub location: Option<Str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub industry: Option<String>,
-    pub summary: String,
+    pub industry: Option<Str>,
+    pub summary: Str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loss_usd: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,9 +48,9 @@ pub struct Incident {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<Source>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub related: Vec<String>,
+    pub related: Vec<Str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
+    pub tags: Vec<Str>,
 }
 
 fn serialize_date<S: serde::Serializer>(d: &PartialDate, s: S) -> Result<S::Ok, S::Error> {
@@ -67,7 +71,7 @@ pub struct Cia {
     pub integrity: Impact,
     pub availability: Impact,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<Str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -163,13 +167,13 @@ impl Motive {
 /// Who did it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Actor {
-    pub name: String,
+    pub name: Str,
     #[serde(rename = "type")]
     pub kind: ActorType,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    pub location: Option<Str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub aliases: Vec<String>,
+    pub aliases: Vec<Str>,
 }
 
 /// Labels that describe an actor nobody named: `Unknown`, or a role such as
@@ -231,11 +235,11 @@ impl ActorType {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Source {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    pub title: Option<Str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub publisher: Option<String>,
+    pub publisher: Option<Str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    pub url: Option<Str>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_opt_date")]
     pub date: Option<PartialDate>,
 }
@@ -248,7 +252,8 @@ impl Source {
 
     /// Who published it and when: `SC Media, 28 Jul 2023`.
     pub fn byline(&self) -> Option<String> {
-        let parts: Vec<String> = self.publisher.iter().cloned().chain(self.date.map(|d| d.display())).collect();
+        let parts: Vec<String> =
+            self.publisher.iter().map(|p| p.to_string()).chain(self.date.map(|d| d.display())).collect();
         (!parts.is_empty()).then(|| parts.join(", "))
     }
 
@@ -320,7 +325,12 @@ mod tests {
 
     #[test]
     fn role_descriptions_are_not_names() {
-        let actor = |name: &str| Actor { name: name.into(), kind: ActorType::Unknown, location: None, aliases: vec![] };
+        let actor = |name: &str| Actor {
+            name: name.to_string().into(),
+            kind: ActorType::Unknown,
+            location: None,
+            aliases: vec![],
+        };
         assert!(actor("Lazarus Group").is_named());
         assert!(actor("Partners in Crime").is_named());
         for unnamed in [

@@ -4,11 +4,13 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize, Serializer};
 
+use super::Str;
+
 /// A technique an incident used: an ATT&CK id, or a technique of another framework (VERIS actions).
 #[derive(Debug, Clone, PartialEq)]
 pub enum TechniqueRef {
-    Attack { id: String, note: Option<String> },
-    Other { name: String, framework: Option<String>, note: Option<String> },
+    Attack { id: Str, note: Option<Str> },
+    Other { name: Str, framework: Option<Str>, note: Option<Str> },
 }
 
 impl TechniqueRef {

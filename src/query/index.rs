@@ -153,8 +153,8 @@ impl<'a> Part<'a> {
             part.keys.push(keys);
             for actor in inc.actors.iter().filter(|a| a.is_named()) {
                 for name in std::iter::once(&actor.name).chain(&actor.aliases) {
-                    let slot = *part.names.entry(name.as_str()).or_insert_with(|| {
-                        part.postings.push((name.as_str(), Vec::new()));
+                    let slot = *part.names.entry(name.as_ref()).or_insert_with(|| {
+                        part.postings.push((name.as_ref(), Vec::new()));
                         part.postings.len() - 1
                     });
                     let list = &mut part.postings[slot].1;
@@ -218,14 +218,14 @@ impl<'a> Part<'a> {
         let id = self.push_lower(&inc.id);
         let location = self.push_lower(inc.location.as_deref().unwrap_or_default());
         let industry = self.push_lower(inc.industry.as_deref().unwrap_or_default());
-        let tags = self.push_joined(inc.tags.iter().map(String::as_str));
+        let tags = self.push_joined(inc.tags.iter().map(|t| t.as_ref()));
         let actors = self.push_joined(inc.actors.iter().flat_map(|a| {
-            std::iter::once(a.name.as_str()).chain(a.aliases.iter().map(String::as_str)).chain([a.kind.as_str()])
+            std::iter::once(a.name.as_ref()).chain(a.aliases.iter().map(|x| x.as_ref())).chain([a.kind.as_str()])
         }));
         let ttp_ids = self.push_joined(inc.ttps.iter().filter_map(TechniqueRef::attack_id));
         let ttp_names = self.push_joined(inc.ttps.iter().filter_map(|t| match t {
             TechniqueRef::Attack { id, .. } => catalog.get(id).map(|tech| tech.name.as_str()),
-            TechniqueRef::Other { name, .. } => Some(name.as_str()),
+            TechniqueRef::Other { name, .. } => Some(name.as_ref()),
         }));
         let motives = self.push_joined(inc.motives.iter().map(|m| m.as_str()));
         let cia = inc.cia.as_ref().map_or(0, |c| {
@@ -316,7 +316,7 @@ impl Index {
                     v.insert(n as u32);
                 }
                 std::collections::hash_map::Entry::Occupied(o) if incidents[*o.get() as usize].id != inc.id => {
-                    index.by_id_rest.entry(inc.id.as_str().into()).or_insert(n as u32);
+                    index.by_id_rest.entry(inc.id.as_ref().into()).or_insert(n as u32);
                 }
                 std::collections::hash_map::Entry::Occupied(_) => {}
             }

@@ -46,7 +46,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) ->
     let actor_width = actor as usize;
     let rows = hits[offset..end].iter().map(|hit| {
         let inc = state.corpus().incident(hit.index);
-        let actor = inc.first_actor().map_or("", |a| a.name.as_str());
+        let actor = inc.first_actor().map_or("", |a| a.name.as_ref());
         Row::new([
             Cell::from(inc.date.short()),
             Cell::from(victim_cell(inc, victim, state, theme)),
@@ -69,7 +69,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) ->
 /// Aurora`), with the letters the search matched in either.
 fn victim_cell(inc: &Incident, width: usize, state: &AppState, theme: &Theme) -> Line<'static> {
     let matcher = state.matcher();
-    let mut text = inc.victim.clone();
+    let mut text = inc.victim.to_string();
     let mut positions = matcher.highlight(&inc.victim);
     if let Some(name) = inc.name.as_deref().filter(|n| *n != inc.victim) {
         let base = text.chars().count() + theme.dot().chars().count();

@@ -49,22 +49,28 @@ pub fn incidents(objects: &Objects, graph: &Graph, src: &Text, out: &mut Parsed)
         tags.extend(root.attack_id.clone());
         out.incidents.push((
             Incident {
-                id: root.id.clone(),
-                victim,
-                name: root.name.clone(),
+                id: root.id.clone().into(),
+                victim: victim.into(),
+                name: root.name.clone().map(Into::into),
                 date: root.date,
-                location: (!locations.is_empty()).then(|| locations.join(", ")),
-                industry: (!sectors.is_empty()).then(|| sectors.join(", ")),
-                summary,
-                description,
+                location: (!locations.is_empty()).then(|| locations.join(", ").into()),
+                industry: (!sectors.is_empty()).then(|| sectors.join(", ").into()),
+                summary: summary.into(),
+                description: description.map(Into::into),
                 loss_usd: None,
                 cia: None,
                 motives,
                 ttps: ttps(objects, graph, root),
                 actors,
                 sources,
-                related: related.get(root.id.as_str()).cloned().unwrap_or_default(),
-                tags,
+                related: related
+                    .get(root.id.as_str())
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+                tags: tags.into_iter().map(Into::into).collect(),
             },
             src.offset_of(root.raw.get()),
         ));
@@ -107,7 +113,8 @@ fn actors(objects: &Objects, graph: &Graph, root: &Root, roots: &HashSet<&str>) 
     for id in ids {
         let Some(info) = objects.actors.get(id) else { continue };
         let mut actor = info.actor.clone();
-        actor.location = graph.targets(id, Kind::LocatedAt).find_map(|l| objects.locations.get(&l.target)).cloned();
+        actor.location =
+            graph.targets(id, Kind::LocatedAt).find_map(|l| objects.locations.get(&l.target)).cloned().map(Into::into);
         motives.extend(info.motive);
         actors.push(actor);
     }
@@ -121,10 +128,12 @@ fn ttps(objects: &Objects, graph: &Graph, root: &Root) -> Vec<TechniqueRef> {
         let Some(p) = objects.patterns.get(&e.target) else { continue };
         let note = e.description.clone();
         let t = match p {
-            Pattern::Attack(id) => TechniqueRef::Attack { id: id.clone(), note },
-            Pattern::Other { name, framework } => {
-                TechniqueRef::Other { name: name.clone(), framework: Some(framework.to_string()), note }
-            }
+            Pattern::Attack(id) => TechniqueRef::Attack { id: id.clone().into(), note: note.map(Into::into) },
+            Pattern::Other { name, framework } => TechniqueRef::Other {
+                name: name.clone().into(),
+                framework: Some(framework.to_string().into()),
+                note: note.map(Into::into),
+            },
         };
         // Two patterns may carry the same id (a bundle mixing versions): keep the first.
         if !ttps.iter().any(|x| same_technique(x, &t)) {
@@ -157,9 +166,13 @@ fn report_sources<'o>(objects: &'o Objects, roots: &HashSet<&str>) -> HashMap<&'
     let mut by_root: HashMap<&str, Vec<Source>> = HashMap::new();
     for report in &objects.reports {
         let source = Source {
-            title: Some(report.name.clone()),
-            publisher: report.created_by.as_ref().and_then(|id| objects.identities.get(id)).map(|i| i.name.clone()),
-            url: report.url.clone(),
+            title: Some(report.name.clone().into()),
+            publisher: report
+                .created_by
+                .as_ref()
+                .and_then(|id| objects.identities.get(id))
+                .map(|i| i.name.clone().into()),
+            url: report.url.clone().map(Into::into),
             date: report.published,
         };
         for (id, _) in &report.refs {

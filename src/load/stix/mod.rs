@@ -92,7 +92,7 @@ mod tests {
         assert_eq!(titles, ["MITRE ATT&CK C0001", "Someone. (2020). A report."]);
         assert_eq!(c.tags, ["stix", "campaign", "C0001"]);
         let i = &out.incidents[1].0;
-        assert_eq!((i.victim.as_str(), i.date.to_string()), ("Unnamed STIX incident incident--1", "2022-05-06".into()));
+        assert_eq!((i.victim.as_ref(), i.date.to_string()), ("Unnamed STIX incident incident--1", "2022-05-06".into()));
         assert_eq!(i.summary, "STIX incident from b.json.");
     }
 

@@ -553,7 +553,7 @@ fn sources(refs: Vec<ExternalRef>) -> (Vec<Source>, Option<String>) {
             (false, Some(x)) => Some(format!("{} {x}", source_name.as_deref().unwrap_or_default()).trim().to_string()),
             (_, None) => source_name,
         });
-        sources.push(Source { title, publisher: None, url, date: None });
+        sources.push(Source { title: title.map(Into::into), publisher: None, url: url.map(Into::into), date: None });
     }
     (sources, attack_id)
 }
@@ -591,7 +591,7 @@ fn actor(r: &mut Reader, o: &Selected) -> ActorInfo {
     types.extend(texts(r, f.labels, "labels"));
     let motive = r.text(f.primary_motivation, "primary_motivation");
     let name = name.unwrap_or_else(|| format!("Unnamed {}", o.kind));
-    let aliases = aliases.into_iter().filter(|a| *a != name).collect();
+    let aliases: Vec<String> = aliases.into_iter().filter(|a| *a != name).collect();
     let kind = if resource.as_deref() == Some("government") || types.iter().any(|t| t == "nation-state") {
         ActorType::NationState
     } else if types.iter().any(|t| t == "crime-syndicate") {
@@ -603,7 +603,9 @@ fn actor(r: &mut Reader, o: &Selected) -> ActorInfo {
     } else {
         ActorType::Unknown
     };
-    ActorInfo { actor: Actor { name, kind, location: None, aliases }, motive: motive.as_deref().and_then(motive_of) }
+    let actor =
+        Actor { name: name.into(), kind, location: None, aliases: aliases.into_iter().map(Into::into).collect() };
+    ActorInfo { actor, motive: motive.as_deref().and_then(motive_of) }
 }
 
 /// An attack pattern as a technique: ATT&CK id (from its ATT&CK reference, else written in its
