@@ -57,12 +57,12 @@ fn synthetic(n: usize) -> Dataset {
                 cia: None,
                 motives: vec![[Motive::Financial, Motive::Espionage][i % 2]],
                 ttps: vec![TechniqueRef::Attack { id: TTPS[i % TTPS.len()].into(), note: None }],
-                actors: vec![Actor {
+                actors: vec![std::sync::Arc::new(Actor {
                     name: actor.into(),
                     kind: ActorType::NationState,
                     location: None,
                     aliases: vec![alias.into()],
-                }],
+                })],
                 sources: Vec::new(),
                 related: Vec::new(),
                 tags: vec![["crypto", "ransomware", "espionage"][i % 3].into()],

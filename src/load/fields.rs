@@ -3,6 +3,7 @@
 //! come here, so their problems read exactly the same whichever path met them first.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::value::RawValue;
 
@@ -205,10 +206,10 @@ impl<'s, 'a> Fields<'s, 'a> {
     }
 
     /// An actor object, or the name or alias of an actor in the catalog.
-    fn actor(&mut self, raw: &'a RawValue, path: &str, catalog: &ActorCatalog) -> Option<Actor> {
+    fn actor(&mut self, raw: &'a RawValue, path: &str, catalog: &ActorCatalog) -> Option<Arc<Actor>> {
         if let Ok(name) = serde_json::from_str::<String>(raw.get()) {
             let name = sanitize_owned(name.into());
-            let found = catalog.get(&name).map(|profile| profile.actor());
+            let found = catalog.actor(&name);
             if found.is_none() {
                 self.problem(raw.get(), path, unknown_actor(&name));
             }
@@ -240,7 +241,7 @@ impl<'s, 'a> Fields<'s, 'a> {
                 ),
             }
         }
-        Some(Actor { name: name?, kind: actor_type?, location, aliases })
+        Some(Arc::new(Actor { name: name?, kind: actor_type?, location, aliases }))
     }
 
     pub fn source(&mut self, raw: &'a RawValue, path: &str) -> Option<Source> {

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::ops::Range;
+use std::sync::Mutex;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 use super::chunks::{Mode, Scanner, Stop, split_lines};
 use super::problem::{Position, Problem, Text, advance, json_message, serde_offset};
 use super::{Parsed, Progress, fast, fields};
-use crate::model::ActorCatalog;
+use crate::model::{ActorCatalog, Incident};
 
 /// How native files are read. The defaults are what loading uses; tests read with tiny blocks, to
 /// put records across block edges, and compare the fast path with the careful one.
@@ -60,12 +60,14 @@ pub enum ReadError {
     Io(std::io::Error),
 }
 
-/// Records found in one stretch of a block, to parse together.
+/// Records found in one stretch of a block, to parse together. The batch owns its stretch of the
+/// buffer: the buffer is kept for the rest of the run, and the incidents borrow their text from it.
 struct Batch {
     seq: usize,
-    block: Arc<Vec<u8>>,
-    /// The stretch of `block`, starting at a record or a line.
-    range: Range<usize>,
+    /// The stretch, starting at a record or a line.
+    region: &'static mut [u8],
+    /// The byte after the stretch, which serde needs to see to place some syntax errors.
+    after: Option<u8>,
     /// Where the stretch begins in the file.
     offset: usize,
     start: Position,
@@ -73,7 +75,7 @@ struct Batch {
 }
 
 enum Kind {
-    /// Array items, as ranges of the block.
+    /// Array items, as ranges of the region.
     Items(Vec<Range<usize>>),
     /// Lines of JSON Lines, split by the worker.
     Lines,
@@ -101,7 +103,7 @@ pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Re
     let mut collector = Collector { next: 0, pending: BTreeMap::new(), stopped: false, size: ctx.size };
     let tail = if workers == 0 {
         produce(name, input, ctx, &mut |b| {
-            let outcome = process(&b, name, ctx);
+            let outcome = process(b, name, ctx);
             collector.add(outcome, out);
             !collector.stopped
         })
@@ -119,7 +121,7 @@ pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Re
                             Err(_) => return,
                         };
                         let Ok(batch) = next else { return };
-                        if done_tx.send(process(&batch, name, ctx)).is_err() {
+                        if done_tx.send(process(batch, name, ctx)).is_err() {
                             return;
                         }
                     }
@@ -212,7 +214,6 @@ fn produce(
     let block_size = ctx.reading.block_size.max(1);
     let batch_size = BATCH.min(block_size);
     let mut buf: Vec<u8> = Vec::new();
-    let mut spare: Vec<Arc<Vec<u8>>> = Vec::new();
     let mut cursor = Cursor { index: 0, offset: 0, pos: Position { line: 1, col: 1 } };
     let mut scanner = Scanner::new(ctx.lines);
     let mut items = Vec::new();
@@ -257,25 +258,38 @@ fn produce(
         }
         let safe = scanner.safe;
         if safe > 0 {
-            let block = Arc::new(std::mem::take(&mut buf));
             let batches: Vec<(Range<usize>, Kind)> = if scanner.mode == Mode::Lines {
-                split_lines(&block, 0..safe, batch_size).into_iter().map(|r| (r, Kind::Lines)).collect()
+                split_lines(&buf, 0..safe, batch_size).into_iter().map(|r| (r, Kind::Lines)).collect()
             } else {
                 group(std::mem::take(&mut items), batch_size)
             };
-            for (range, kind) in batches {
-                let at = cursor.to(&block, range.start);
-                let batch = Batch { seq, block: Arc::clone(&block), range, offset: at.offset, start: at.pos, kind };
+            let places: Vec<Cursor> = batches.iter().map(|(range, _)| cursor.to(&buf, range.start)).collect();
+            let afters: Vec<Option<u8>> = batches.iter().map(|(range, _)| buf.get(range.end).copied()).collect();
+            cursor.to(&buf, safe);
+            // The rest of the block (a record cut at its end) starts the next buffer; the block
+            // itself is kept, for the incidents to borrow their text from.
+            let mut next = Vec::with_capacity(block_size + buf.len() - safe);
+            next.extend_from_slice(&buf[safe..]);
+            let block: &'static mut [u8] = std::mem::replace(&mut buf, next).leak();
+            let mut rest = block;
+            let mut consumed = 0;
+            for (((range, kind), at), after) in batches.into_iter().zip(places).zip(afters) {
+                let (_, tail) = rest.split_at_mut(range.start - consumed);
+                let (region, tail) = tail.split_at_mut(range.len());
+                rest = tail;
+                consumed = range.end;
+                let kind = match kind {
+                    Kind::Items(items) => {
+                        Kind::Items(items.into_iter().map(|r| r.start - range.start..r.end - range.start).collect())
+                    }
+                    other => other,
+                };
+                let batch = Batch { seq, region, after, offset: at.offset, start: at.pos, kind };
                 seq += 1;
                 if !submit(batch) {
                     return Ok(None);
                 }
             }
-            cursor.to(&block, safe);
-            // The rest of the block (a record cut at its end) starts the next buffer.
-            buf = reuse(&mut spare, block_size + block.len() - safe);
-            buf.extend_from_slice(&block[safe..]);
-            spare.push(block);
             scanner.shift(safe);
             cursor.index = 0;
         }
@@ -295,8 +309,10 @@ fn produce(
         && let Some(first) = scanner.first_value.clone()
     {
         let at = cursor.to(&buf, first.start);
-        let block = Arc::new(buf);
-        let batch = Batch { seq, block, range: first, offset: at.offset, start: at.pos, kind: Kind::Single };
+        let after = buf.get(first.end).copied();
+        let block: &'static mut [u8] = buf.leak();
+        let region = &mut block[first];
+        let batch = Batch { seq, region, after, offset: at.offset, start: at.pos, kind: Kind::Single };
         submit(batch);
     }
     Ok(None)
@@ -311,20 +327,6 @@ fn fill(input: &mut impl Read, buf: &mut Vec<u8>, want: usize, ctx: &Context) ->
         p.add_read(n as u64);
     }
     Ok(n < want)
-}
-
-/// An empty buffer for the next block, from one the workers are done with where there is one:
-/// fresh memory costs a page fault per page.
-fn reuse(spare: &mut Vec<Arc<Vec<u8>>>, capacity: usize) -> Vec<u8> {
-    spare.retain(|b| Arc::strong_count(b) > 1 || b.capacity() >= capacity);
-    let free = spare.iter().position(|b| Arc::strong_count(b) == 1);
-    match free.map(|i| spare.swap_remove(i)).and_then(|b| Arc::try_unwrap(b).ok()) {
-        Some(mut b) => {
-            b.clear();
-            b
-        }
-        None => Vec::with_capacity(capacity),
-    }
 }
 
 /// Groups consecutive items into batches of about `size` bytes.
@@ -347,81 +349,135 @@ fn group(items: Vec<Range<usize>>, size: usize) -> Vec<(Range<usize>, Kind)> {
     batches
 }
 
-/// Parses one batch.
-fn process(b: &Batch, name: &str, ctx: &Context) -> Outcome {
-    let region = &b.block[b.range.clone()];
-    let (text, bad_utf8) = match std::str::from_utf8(region) {
-        Ok(text) => (text, None),
-        Err(e) => (std::str::from_utf8(&region[..e.valid_up_to()]).unwrap_or_default(), Some(e.valid_up_to())),
-    };
-    let src = Text::within(name, text, b.offset, b.start);
+/// A record of a batch, in file order: taken by the fast path (its text still to settle in the
+/// buffer), or read by the careful path.
+enum Slot {
+    Fast(fast::Pending, usize),
+    Done(Incident, usize),
+}
+
+/// Parses one batch: every record first (problems are placed in the text as written), then the
+/// fast path's strings are settled in the buffer, then its incidents borrow their text from it.
+fn process(b: Batch, name: &str, ctx: &Context) -> Outcome {
+    let Batch { seq, region, after, offset, start, kind } = b;
+    let bytes = region.len();
     let mut parsed = Parsed::default();
+    let mut slots: Vec<Slot> = Vec::new();
     let mut stopped = false;
-    match &b.kind {
-        Kind::Items(items) => {
-            parsed.incidents.reserve_exact(items.len());
-            for item in items {
-                let Some(record) = text.get(item.start - b.range.start..item.end - b.range.start) else {
-                    break;
-                };
-                if let Err(e) = parse_record(&src, record, ctx, &mut parsed) {
-                    parsed.problems.push(item_syntax_problem(&src, record, b.block.get(item.end).copied(), &e));
-                    stopped = true;
-                    break;
+    let valid = match std::str::from_utf8(region) {
+        Ok(_) => bytes,
+        Err(e) => e.valid_up_to(),
+    };
+    {
+        let text = std::str::from_utf8(&region[..valid]).unwrap_or_default();
+        let bad_utf8 = (valid < bytes).then_some(valid);
+        let src = Text::within(name, text, offset, start);
+        let mut read = Reading { src: &src, buffer: text, ctx, slots: &mut slots, parsed: &mut parsed };
+        match &kind {
+            Kind::Items(items) => {
+                read.slots.reserve_exact(items.len());
+                for (n, item) in items.iter().enumerate() {
+                    let Some(record) = text.get(item.clone()) else {
+                        break;
+                    };
+                    if let Err(e) = read.record(record) {
+                        let next = if n + 1 == items.len() && item.end == bytes {
+                            after
+                        } else {
+                            text.as_bytes().get(item.end).copied()
+                        };
+                        read.parsed.problems.push(item_syntax_problem(&src, record, next, &e));
+                        stopped = true;
+                        break;
+                    }
+                }
+            }
+            Kind::Lines => {
+                // With bytes that are not UTF-8, only the lines before theirs.
+                let whole = if bad_utf8.is_some() { &text[..text.rfind('\n').map_or(0, |i| i + 1)] } else { text };
+                for line in whole.split('\n') {
+                    let trimmed = line.trim();
+                    if trimmed.is_empty() {
+                        continue;
+                    }
+                    if let Err(e) = read.record(trimmed) {
+                        read.parsed.problems.push(src.json_error(trimmed, &e));
+                    }
+                }
+            }
+            Kind::Single => {
+                if bad_utf8.is_none() {
+                    single(&mut read);
                 }
             }
         }
-        Kind::Lines => {
-            // With bytes that are not UTF-8, only the lines before theirs.
-            let whole = if bad_utf8.is_some() { &text[..text.rfind('\n').map_or(0, |i| i + 1)] } else { text };
-            for line in whole.split('\n') {
-                let trimmed = line.trim();
-                if trimmed.is_empty() {
-                    continue;
-                }
-                if let Err(e) = parse_record(&src, trimmed, ctx, &mut parsed) {
-                    parsed.problems.push(src.json_error(trimmed, &e));
-                }
-            }
-        }
-        Kind::Single => {
-            if bad_utf8.is_none() {
-                single(&src, ctx, &mut parsed);
-            }
+        if let (Some(at), false) = (bad_utf8, stopped) {
+            parsed.problems.push(Problem {
+                file: name.to_string(),
+                position: Some(src.position_at(at)),
+                record: None,
+                field: None,
+                message: "the file is not valid UTF-8 text".into(),
+            });
+            stopped = true;
         }
     }
-    if let (Some(at), false) = (bad_utf8, stopped) {
-        parsed.problems.push(Problem {
-            file: name.to_string(),
-            position: Some(src.position_at(at)),
-            record: None,
-            field: None,
-            message: "the file is not valid UTF-8 text".into(),
+    for slot in &mut slots {
+        if let Slot::Fast(pending, _) = slot {
+            pending.settle(&mut region[..valid]);
+        }
+    }
+    let region: &'static [u8] = region;
+    // Settled strings leave only text behind them, so what was UTF-8 still is.
+    let text: &'static str = std::str::from_utf8(&region[..valid]).unwrap_or_default();
+    parsed.incidents.reserve_exact(slots.len());
+    let mut actors = std::collections::HashSet::new();
+    for slot in slots {
+        parsed.incidents.push(match slot {
+            Slot::Fast(pending, at) => (pending.incident(text, &mut actors), at),
+            Slot::Done(incident, at) => (incident, at),
         });
-        stopped = true;
     }
     if let Some(p) = ctx.progress {
         p.add_records(parsed.incidents.len() as u64);
     }
-    Outcome { seq: b.seq, parsed, stopped, bytes: b.range.len() }
+    Outcome { seq, parsed, stopped, bytes }
 }
 
-/// One record: the fast path if it takes it, else the careful one. Fails only on invalid JSON.
-fn parse_record(src: &Text, text: &str, ctx: &Context, out: &mut Parsed) -> Result<(), serde_json::Error> {
-    if !ctx.reading.careful_only
-        && let Some(incident) = fast::record(text, ctx.actors)
-    {
-        out.incidents.push((incident, src.file_offset_of(text)));
-        return Ok(());
+/// Reading the records of a batch.
+struct Reading<'r, 't> {
+    src: &'r Text<'t>,
+    /// The batch's text: the fast path notes where its strings are in it.
+    buffer: &'t str,
+    ctx: &'r Context<'r>,
+    slots: &'r mut Vec<Slot>,
+    parsed: &'r mut Parsed,
+}
+
+impl Reading<'_, '_> {
+    /// One record: the fast path if it takes it, else the careful one. Fails only on invalid JSON.
+    fn record(&mut self, text: &str) -> Result<(), serde_json::Error> {
+        let at = self.src.file_offset_of(text);
+        if !self.ctx.reading.careful_only
+            && let Some(pending) = fast::record(text, self.buffer, self.ctx.actors)
+        {
+            self.slots.push(Slot::Fast(pending, at));
+            return Ok(());
+        }
+        let raw: &RawValue = serde_json::from_str(text)?;
+        let mut careful = Parsed::default();
+        fields::record(self.src, raw, self.ctx.actors, &mut careful);
+        self.slots.extend(careful.incidents.into_iter().map(|(incident, at)| Slot::Done(incident, at)));
+        self.parsed.problems.append(&mut careful.problems);
+        self.parsed.rejected.append(&mut careful.rejected);
+        Ok(())
     }
-    let raw: &RawValue = serde_json::from_str(text)?;
-    fields::record(src, raw, ctx.actors, out);
-    Ok(())
 }
 
 /// A file holding one object: one incident, or `{"incidents": [...]}` that the scan did not
 /// recognise (its key written with escapes, say).
-fn single(src: &Text, ctx: &Context, out: &mut Parsed) {
+fn single(read: &mut Reading) {
+    let src = read.src;
     let body = src.text;
     match serde_json::from_str::<BTreeMap<String, &RawValue>>(body) {
         Ok(map) if map.len() == 1 && map.contains_key("incidents") => {
@@ -430,10 +486,10 @@ fn single(src: &Text, ctx: &Context, out: &mut Parsed) {
                 Ok(records) => {
                     for r in records {
                         // Valid JSON already: only the record's own problems remain.
-                        let _ = parse_record(src, r.get(), ctx, out);
+                        let _ = read.record(r.get());
                     }
                 }
-                Err(_) => out.problems.push(src.problem(
+                Err(_) => read.parsed.problems.push(src.problem(
                     list.get(),
                     None,
                     Some("incidents"),
@@ -442,9 +498,9 @@ fn single(src: &Text, ctx: &Context, out: &mut Parsed) {
             }
         }
         Ok(_) => {
-            let _ = parse_record(src, body, ctx, out);
+            let _ = read.record(body);
         }
-        Err(e) => out.problems.push(src.json_error(body, &e)),
+        Err(e) => read.parsed.problems.push(src.json_error(body, &e)),
     }
 }
 

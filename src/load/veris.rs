@@ -3,6 +3,7 @@
 //! allowed. Every problem names the file, the position, the record and the field.
 
 use serde_json::value::RawValue;
+use std::sync::Arc;
 
 use super::Parsed;
 use super::country::country_name;
@@ -104,7 +105,7 @@ fn record(src: &Text, raw: &RawValue, out: &mut Parsed) {
         cia,
         motives,
         ttps,
-        actors,
+        actors: actors.into_iter().map(Arc::new).collect(),
         sources,
         related: Vec::new(),
         tags: tags.into_iter().map(Into::into).collect(),

@@ -2,6 +2,7 @@
 //! record can name an actor by name or alias and get the rest from one place.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -42,6 +43,8 @@ impl ActorProfile {
 #[derive(Debug, Clone, Default)]
 pub struct ActorCatalog {
     actors: Vec<ActorProfile>,
+    /// Each actor as incidents name it, made once and shared by all of them.
+    shared: Vec<Arc<Actor>>,
     by_name: HashMap<String, usize>,
 }
 
@@ -55,7 +58,8 @@ impl ActorCatalog {
                 by_name.entry(lookup_key(name)).or_insert(i);
             }
         }
-        Self { actors, by_name }
+        let shared = actors.iter().map(|a| Arc::new(a.actor())).collect();
+        Self { actors, shared, by_name }
     }
 
     /// The same catalog with its names kept for the rest of the run, so that every incident that
@@ -78,6 +82,11 @@ impl ActorCatalog {
     /// The actor with this name or alias, in any case.
     pub fn get(&self, name: &str) -> Option<&ActorProfile> {
         self.by_name.get(&lookup_key(name)).map(|&i| &self.actors[i])
+    }
+
+    /// The actor with this name or alias, as incidents name it (shared).
+    pub fn actor(&self, name: &str) -> Option<Arc<Actor>> {
+        self.by_name.get(&lookup_key(name)).map(|&i| Arc::clone(&self.shared[i]))
     }
 
     /// The actors in catalog order.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 pub use actor::{ActorCatalog, ActorProfile, lookup_key as actor_lookup_key};
 pub use date::PartialDate;
 pub use technique::{Catalog, Technique, TechniqueRef, is_attack_id, tactic_name};
-pub use text::{sanitize, sanitize_owned, to_ascii};
+pub use text::{needs_cleaning, sanitize, sanitize_owned, to_ascii};
 
 use serde::Serialize;
 
@@ -44,7 +44,7 @@ pub struct Incident {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ttps: Vec<TechniqueRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub actors: Vec<Actor>,
+    pub actors: Vec<Arc<Actor>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<Source>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -60,7 +60,7 @@ fn serialize_date<S: serde::Serializer>(d: &PartialDate, s: S) -> Result<S::Ok, 
 impl Incident {
     /// The actor shown in the list: the first one named.
     pub fn first_actor(&self) -> Option<&Actor> {
-        self.actors.first()
+        self.actors.first().map(|a| &**a)
     }
 }
 
@@ -164,8 +164,8 @@ impl Motive {
     }
 }
 
-/// Who did it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Who did it. Incidents share their actors: a dataset names the same few actors again and again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Actor {
     pub name: Str,
     #[serde(rename = "type")]
@@ -184,9 +184,13 @@ pub const UNNAMED_ACTOR_LABELS: [&str; 5] = ["Unknown", "External actor", "Inter
 impl Actor {
     /// Whether the actor has a name of its own, as opposed to a description of its role.
     pub fn is_named(&self) -> bool {
+        Self::name_is_named(&self.name)
+    }
+
+    /// Whether an actor of this name has a name of its own.
+    pub fn name_is_named(name: &str) -> bool {
         !UNNAMED_ACTOR_LABELS.iter().any(|label| {
-            self.name.eq_ignore_ascii_case(label)
-                || self.name.strip_prefix(label).is_some_and(|rest| rest.starts_with(" ("))
+            name.eq_ignore_ascii_case(label) || name.strip_prefix(label).is_some_and(|rest| rest.starts_with(" ("))
         })
     }
 }

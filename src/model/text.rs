@@ -21,7 +21,7 @@ pub fn sanitize_owned(s: Cow<'_, str>) -> String {
 /// here, so bytes are first looked at in bulk for any byte below 0x20, 0x7F or 0xC2: 32 at a time
 /// without early exits (vector compares), then 8 at a time in a machine word; only the rare piece
 /// with such a byte is looked at closely.
-fn needs_cleaning(s: &str) -> bool {
+pub fn needs_cleaning(s: &str) -> bool {
     let bytes = s.as_bytes();
     let control_at = |i: usize| match bytes[i] {
         b'\n' => false,

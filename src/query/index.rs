@@ -7,10 +7,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use crate::model::{Catalog, Dataset, Incident, TechniqueRef};
-
-/// Separates values of one field in the arena (a query value never contains it).
-pub(crate) const SEP: char = '\u{1f}';
+use crate::model::{ActorType, Dataset, Incident, Motive, Str, TechniqueRef};
 
 /// A dataset and its index, shared by the screen and the search worker.
 #[derive(Debug)]
@@ -66,6 +63,22 @@ impl Span {
     }
 }
 
+/// A run of `Index::refs`: the values one incident has of a field that repeats.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Refs {
+    start: u32,
+    len: u32,
+}
+
+impl Refs {
+    fn range(self) -> Range<usize> {
+        self.start as usize..(self.start + self.len) as usize
+    }
+}
+
+/// No value.
+pub(crate) const NONE: u32 = u32::MAX;
+
 /// One incident's searchable keys.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Keys {
@@ -76,47 +89,52 @@ pub(crate) struct Keys {
     /// Victim and name lower-cased.
     pub victim: Span,
     pub name: Span,
-    pub id: Span,
-    pub location: Span,
-    pub industry: Span,
-    /// Each field's values joined by `SEP`.
-    pub tags: Span,
-    /// Actor names, aliases and types.
-    pub actors: Span,
-    pub ttp_ids: Span,
-    pub ttp_names: Span,
-    pub motives: Span,
+    /// Values of `Index::locations` and `Index::industries`, or `NONE`.
+    pub location: u32,
+    pub industry: u32,
+    /// Runs of `Index::refs` naming values of `tags`, `actors` and `techniques`.
+    pub tags: Refs,
+    pub actors: Refs,
+    pub ttps: Refs,
+    /// Bit n: the n-th of `Motive::ALL`.
+    pub motives: u16,
     /// Bit 0: confidentiality affected, 1: integrity, 2: availability.
     pub cia: u8,
     pub year: u16,
 }
 
-impl Keys {
-    /// The same keys in an arena that starts `by` bytes later.
-    fn shifted(self, by: u32) -> Keys {
-        let s = |span: Span| span.shifted(by);
-        Keys {
-            victim_ascii: s(self.victim_ascii),
-            name_ascii: s(self.name_ascii),
-            victim: s(self.victim),
-            name: s(self.name),
-            id: s(self.id),
-            location: s(self.location),
-            industry: s(self.industry),
-            tags: s(self.tags),
-            actors: s(self.actors),
-            ttp_ids: s(self.ttp_ids),
-            ttp_names: s(self.ttp_names),
-            motives: s(self.motives),
-            ..self
-        }
-    }
+/// One actor as search sees it: its name, aliases and type, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ActorKeys {
+    pub names: Box<[Box<str>]>,
+    pub named: bool,
+}
+
+/// One technique as search sees it: its ATT&CK id (empty for other frameworks) and its name,
+/// lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct TechniqueKeys {
+    pub id: Box<str>,
+    pub name: Box<str>,
+}
+
+/// The values fields that repeat take, each lower-cased once: incidents refer to them by number,
+/// so a filter is tested once per distinct value, not once per incident.
+#[derive(Debug, Default)]
+pub(crate) struct Values {
+    pub locations: Vec<Box<str>>,
+    pub industries: Vec<Box<str>>,
+    pub tags: Vec<Box<str>>,
+    pub actors: Vec<ActorKeys>,
+    pub techniques: Vec<TechniqueKeys>,
 }
 
 #[derive(Debug, Default)]
 pub struct Index {
     arena: String,
     keys: Vec<Keys>,
+    refs: Vec<u32>,
+    pub(crate) values: Values,
     /// Incidents by a hash of their id; `find` checks the id itself, and the rare id whose hash
     /// another took waits in `by_id_rest`.
     by_id: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
@@ -130,39 +148,60 @@ pub struct Index {
     loss_rank: OnceLock<Vec<u32>>,
 }
 
-/// The keys of a run of incidents, made on one thread; spans are within its own arena.
+/// Distinct values met by one part, numbered in the order met.
+struct Dict<K> {
+    ids: HashMap<K, u32>,
+    items: Vec<K>,
+}
+
+impl<K> Default for Dict<K> {
+    fn default() -> Self {
+        Self { ids: HashMap::new(), items: Vec::new() }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Dict<K> {
+    fn id(&mut self, key: K) -> u32 {
+        *self.ids.entry(key).or_insert_with(|| {
+            self.items.push(key);
+            (self.items.len() - 1) as u32
+        })
+    }
+}
+
+type ActorKey<'a> = (&'a str, &'a [Str], ActorType);
+/// `true` and the id for an ATT&CK technique; `false` and the name for another framework's.
+type TechniqueKey<'a> = (bool, &'a str);
+
+/// The keys of a run of incidents, made on one thread. Spans are within its own arena; values are
+/// numbered within the part, and renumbered when the parts are joined.
 #[derive(Default)]
 struct Part<'a> {
     arena: String,
     keys: Vec<Keys>,
-    /// Actor names and aliases as written, each once, and which incidents (by dataset index)
-    /// name each one: lower-casing happens once per name, not once per mention.
-    names: HashMap<&'a str, usize>,
-    postings: Vec<(&'a str, Vec<u32>)>,
+    refs: Vec<u32>,
+    locations: Dict<&'a str>,
+    industries: Dict<&'a str>,
+    tags: Dict<&'a str>,
+    actors: Dict<ActorKey<'a>>,
+    techniques: Dict<TechniqueKey<'a>>,
+    /// For each actor of `actors`, the incidents (dataset indices) that name it.
+    postings: Vec<Vec<u32>>,
 }
 
 impl<'a> Part<'a> {
-    fn build(incidents: &'a [Incident], first: usize, catalog: &'a Catalog) -> Self {
-        // Most of the arena is short fields; guessing its size spares regrowing a large buffer.
-        let guess: usize = incidents.iter().map(|i| 2 * (i.victim.len() + i.id.len()) + 120).sum();
-        let mut part =
-            Part { arena: String::with_capacity(guess), keys: Vec::with_capacity(incidents.len()), ..Part::default() };
+    fn build(incidents: &'a [Incident], first: usize) -> Self {
+        // Most of the arena is victims and names; guessing its size spares regrowing it.
+        let guess: usize = incidents.iter().map(|i| i.victim.len() + 16).sum();
+        let mut part = Part {
+            arena: String::with_capacity(guess),
+            keys: Vec::with_capacity(incidents.len()),
+            refs: Vec::with_capacity(incidents.len() * 8),
+            ..Part::default()
+        };
         for (n, inc) in incidents.iter().enumerate() {
-            let at = (first + n) as u32;
-            let keys = part.keys_of(inc, catalog);
+            let keys = part.keys_of(inc, (first + n) as u32);
             part.keys.push(keys);
-            for actor in inc.actors.iter().filter(|a| a.is_named()) {
-                for name in std::iter::once(&actor.name).chain(&actor.aliases) {
-                    let slot = *part.names.entry(name.as_ref()).or_insert_with(|| {
-                        part.postings.push((name.as_ref(), Vec::new()));
-                        part.postings.len() - 1
-                    });
-                    let list = &mut part.postings[slot].1;
-                    if list.last() != Some(&at) {
-                        list.push(at);
-                    }
-                }
-            }
         }
         part
     }
@@ -178,56 +217,53 @@ impl<'a> Part<'a> {
         self.span(start)
     }
 
-    /// Lower-cased text appended to the arena (without a span).
-    fn append_lower(&mut self, text: &str) {
-        if text.is_ascii() {
-            self.arena.extend(text.chars().map(|c| c.to_ascii_lowercase()));
-        } else {
-            self.arena.extend(text.chars().flat_map(char::to_lowercase));
-        }
-    }
-
     fn push_lower(&mut self, text: &str) -> Span {
         let start = self.arena.len();
-        self.append_lower(text);
+        self.arena.extend(text.chars().flat_map(char::to_lowercase));
         self.span(start)
     }
 
-    fn push_joined<'t>(&mut self, values: impl Iterator<Item = &'t str>) -> Span {
-        let start = self.arena.len();
-        for (i, v) in values.enumerate() {
-            if i > 0 {
-                self.arena.push(SEP);
+    /// Both lower-cased forms of a text; for ASCII text they are the same bytes, kept once.
+    fn push_both(&mut self, text: &str) -> (Span, Span) {
+        let ascii = self.push_ascii_lower(text);
+        if text.is_ascii() { (ascii, ascii) } else { (ascii, self.push_lower(text)) }
+    }
+
+    fn push_refs(&mut self, ids: impl Iterator<Item = u32>) -> Refs {
+        let start = self.refs.len();
+        self.refs.extend(ids);
+        Refs { start: start as u32, len: (self.refs.len() - start) as u32 }
+    }
+
+    fn keys_of(&mut self, inc: &'a Incident, at: u32) -> Keys {
+        let (victim_ascii, victim) = self.push_both(&inc.victim);
+        let (name_ascii, name) = inc.name.as_deref().map_or_else(Default::default, |n| self.push_both(n));
+        let location = inc.location.as_deref().map_or(NONE, |l| self.locations.id(l));
+        let industry = inc.industry.as_deref().map_or(NONE, |i| self.industries.id(i));
+        let tag_ids: Vec<u32> = inc.tags.iter().map(|t| self.tags.id(t)).collect();
+        let tags = self.push_refs(tag_ids.into_iter());
+        let mut actor_ids = Vec::with_capacity(inc.actors.len());
+        for a in &inc.actors {
+            let id = self.actors.id((&a.name, &a.aliases, a.kind));
+            if id as usize == self.postings.len() {
+                self.postings.push(Vec::new());
             }
-            self.append_lower(v);
+            if self.postings[id as usize].last() != Some(&at) {
+                self.postings[id as usize].push(at);
+            }
+            actor_ids.push(id);
         }
-        self.span(start)
-    }
-
-    fn keys_of(&mut self, inc: &Incident, catalog: &Catalog) -> Keys {
-        let victim_ascii = self.push_ascii_lower(&inc.victim);
-        // For ASCII text the two lower-cased forms are the same bytes: one copy serves both.
-        let victim = if inc.victim.is_ascii() { victim_ascii } else { self.push_lower(&inc.victim) };
-        let (name_ascii, name) = match inc.name.as_deref() {
-            None => (Span::default(), Span::default()),
-            Some(n) => {
-                let ascii = self.push_ascii_lower(n);
-                (ascii, if n.is_ascii() { ascii } else { self.push_lower(n) })
-            }
-        };
-        let id = self.push_lower(&inc.id);
-        let location = self.push_lower(inc.location.as_deref().unwrap_or_default());
-        let industry = self.push_lower(inc.industry.as_deref().unwrap_or_default());
-        let tags = self.push_joined(inc.tags.iter().map(|t| t.as_ref()));
-        let actors = self.push_joined(inc.actors.iter().flat_map(|a| {
-            std::iter::once(a.name.as_ref()).chain(a.aliases.iter().map(|x| x.as_ref())).chain([a.kind.as_str()])
-        }));
-        let ttp_ids = self.push_joined(inc.ttps.iter().filter_map(TechniqueRef::attack_id));
-        let ttp_names = self.push_joined(inc.ttps.iter().filter_map(|t| match t {
-            TechniqueRef::Attack { id, .. } => catalog.get(id).map(|tech| tech.name.as_str()),
-            TechniqueRef::Other { name, .. } => Some(name.as_ref()),
-        }));
-        let motives = self.push_joined(inc.motives.iter().map(|m| m.as_str()));
+        let actors = self.push_refs(actor_ids.into_iter());
+        let ttp_ids: Vec<u32> = inc
+            .ttps
+            .iter()
+            .map(|t| match t {
+                TechniqueRef::Attack { id, .. } => self.techniques.id((true, id)),
+                TechniqueRef::Other { name, .. } => self.techniques.id((false, name)),
+            })
+            .collect();
+        let ttps = self.push_refs(ttp_ids.into_iter());
+        let motives = inc.motives.iter().fold(0u16, |bits, m| bits | 1 << motive_bit(*m));
         let cia = inc.cia.as_ref().map_or(0, |c| {
             use crate::model::Impact::Affected;
             (c.confidentiality == Affected) as u8
@@ -239,17 +275,39 @@ impl<'a> Part<'a> {
             name_ascii,
             victim,
             name,
-            id,
             location,
             industry,
             tags,
             actors,
-            ttp_ids,
-            ttp_names,
+            ttps,
             motives,
             cia,
             year: inc.date.year,
         }
+    }
+}
+
+/// Where a motive's bit is in `Keys::motives`.
+pub(crate) fn motive_bit(m: Motive) -> u16 {
+    Motive::ALL.iter().position(|&x| x == m).unwrap_or(0) as u16
+}
+
+/// Numbers for the distinct lower-cased values of one field, across parts.
+struct Numbering<K> {
+    ids: HashMap<K, u32>,
+}
+
+impl<K: std::hash::Hash + Eq> Numbering<K> {
+    fn new() -> Self {
+        Self { ids: HashMap::new() }
+    }
+
+    /// The number of `key`; `fresh` makes the value's keys the first time it is met.
+    fn id<V>(&mut self, key: K, values: &mut Vec<V>, fresh: impl FnOnce() -> V) -> u32 {
+        *self.ids.entry(key).or_insert_with(|| {
+            values.push(fresh());
+            (values.len() - 1) as u32
+        })
     }
 }
 
@@ -266,7 +324,7 @@ impl Index {
             std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8)
         };
         let chunk = incidents.len().div_ceil(threads).max(1);
-        // The parts are made side by side; the orders and maps, which need them all, after.
+        // The parts are made side by side; the orders, which need every incident, meanwhile.
         let (parts, by_date) = std::thread::scope(|s| {
             let dates = s.spawn(|| {
                 let mut by_date: Vec<u32> = (0..incidents.len() as u32).collect();
@@ -276,7 +334,7 @@ impl Index {
             let handles: Vec<_> = incidents
                 .chunks(chunk)
                 .enumerate()
-                .map(|(k, run)| s.spawn(move || Part::build(run, k * chunk, catalog)))
+                .map(|(k, run)| s.spawn(move || Part::build(run, k * chunk)))
                 .collect();
             let parts: Vec<Part> = handles.into_iter().filter_map(|h| h.join().ok()).collect();
             (parts, dates.join().unwrap_or_default())
@@ -284,31 +342,104 @@ impl Index {
         let mut index = Index {
             arena: String::with_capacity(parts.iter().map(|p| p.arena.len()).sum()),
             keys: Vec::with_capacity(incidents.len()),
+            refs: Vec::with_capacity(parts.iter().map(|p| p.refs.len()).sum()),
             ..Default::default()
         };
-        // Lower-cased once per name as written; names differing only in case share a list.
-        let mut slots: HashMap<String, usize> = HashMap::new();
+        let lower = |s: &str| s.to_lowercase().into_boxed_str();
+        let (mut locations, mut industries, mut tags) = (Numbering::new(), Numbering::new(), Numbering::new());
+        let (mut actors, mut techniques) = (Numbering::new(), Numbering::new());
         let mut postings: Vec<Vec<u32>> = Vec::new();
+        let values = &mut index.values;
         for part in &parts {
-            let base = index.arena.len() as u32;
+            // Each part's numbers, renumbered for the whole dataset: lower-casing once per value.
+            let place: Vec<u32> = part
+                .locations
+                .items
+                .iter()
+                .map(|l| locations.id(lower(l), &mut values.locations, || lower(l)))
+                .collect();
+            let industry: Vec<u32> = part
+                .industries
+                .items
+                .iter()
+                .map(|i| industries.id(lower(i), &mut values.industries, || lower(i)))
+                .collect();
+            let tag: Vec<u32> =
+                part.tags.items.iter().map(|t| tags.id(lower(t), &mut values.tags, || lower(t))).collect();
+            let actor: Vec<u32> = part
+                .actors
+                .items
+                .iter()
+                .map(|&(name, aliases, kind)| {
+                    let names: Box<[Box<str>]> = std::iter::once(name)
+                        .chain(aliases.iter().map(|a| a.as_ref()))
+                        .chain([kind.as_str()])
+                        .map(lower)
+                        .collect();
+                    let named = crate::model::Actor::name_is_named(name);
+                    actors.id(names.clone(), &mut values.actors, || ActorKeys { names, named })
+                })
+                .collect();
+            for (local, list) in part.postings.iter().enumerate() {
+                let global = actor[local] as usize;
+                if postings.len() <= global {
+                    postings.resize_with(global + 1, Vec::new);
+                }
+                postings[global].extend(list);
+            }
+            let technique: Vec<u32> = part
+                .techniques
+                .items
+                .iter()
+                .map(|&(attack, key)| {
+                    let keys = if attack {
+                        let name = catalog.get(key).map_or("", |t| t.name.as_str());
+                        TechniqueKeys { id: lower(key), name: lower(name) }
+                    } else {
+                        TechniqueKeys { id: "".into(), name: lower(key) }
+                    };
+                    techniques.id(keys.clone(), &mut values.techniques, || keys)
+                })
+                .collect();
+            let (base, refs_base) = (index.arena.len() as u32, index.refs.len() as u32);
             index.arena.push_str(&part.arena);
-            index.keys.extend(part.keys.iter().map(|k| k.shifted(base)));
-            // Parts come in dataset order, so each actor's incidents stay in dataset order.
-            for (name, list) in &part.postings {
-                let slot = *slots.entry(name.to_lowercase()).or_insert_with(|| {
-                    postings.push(Vec::new());
-                    postings.len() - 1
-                });
-                postings[slot].extend(list);
+            let remap = |ids: &[u32], refs: Refs, out: &mut Vec<u32>| {
+                out.extend(part.refs[refs.range()].iter().map(|&r| ids[r as usize]));
+            };
+            for k in &part.keys {
+                let shift = |r: Refs| Refs { start: r.start + refs_base, len: r.len };
+                let mut k2 = k.shifted(base);
+                k2.location = if k.location == NONE { NONE } else { place[k.location as usize] };
+                k2.industry = if k.industry == NONE { NONE } else { industry[k.industry as usize] };
+                k2.tags = shift(k.tags);
+                k2.actors = shift(k.actors);
+                k2.ttps = shift(k.ttps);
+                index.keys.push(k2);
+            }
+            // The refs in the order the keys made them, each run renumbered by its own field.
+            for k in &part.keys {
+                remap(&tag, k.tags, &mut index.refs);
+                remap(&actor, k.actors, &mut index.refs);
+                remap(&technique, k.ttps, &mut index.refs);
             }
         }
-        for (name, slot) in slots {
-            let mut list = std::mem::take(&mut postings[slot]);
-            // Two spellings of one name (case) meet here: dataset order, each incident once.
+        // Names and aliases, for finding an actor's incidents: only actors with a name of their own.
+        let mut by_actor: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        for (keys, list) in values.actors.iter().zip(&postings) {
+            if !keys.named {
+                continue;
+            }
+            // The last of an actor's keys is its type, which is no name.
+            for name in &keys.names[..keys.names.len() - 1] {
+                by_actor.entry(name.clone()).or_default().extend(list);
+            }
+        }
+        for list in by_actor.values_mut() {
+            // Spellings and actors that share a name meet here: dataset order, each incident once.
             list.sort_unstable();
             list.dedup();
-            index.by_actor.insert(name.into_boxed_str(), list);
         }
+        index.by_actor = by_actor;
         index.by_id.reserve(incidents.len());
         for (n, inc) in incidents.iter().enumerate() {
             match index.by_id.entry(id_hash(&inc.id)) {
@@ -332,6 +463,11 @@ impl Index {
             Some(&i) if incidents[i as usize].id == id => Some(i),
             _ => self.by_id_rest.get(id).copied(),
         }
+    }
+
+    /// The values a run of refs names.
+    pub(crate) fn refs(&self, refs: Refs) -> &[u32] {
+        &self.refs[refs.range()]
     }
 
     pub(crate) fn keys(&self, index: u32) -> &Keys {
@@ -376,6 +512,20 @@ impl Index {
             });
             ranks(&order)
         })
+    }
+}
+
+impl Keys {
+    /// The same keys in an arena that starts `by` bytes later.
+    fn shifted(self, by: u32) -> Keys {
+        let s = |span: Span| span.shifted(by);
+        Keys {
+            victim_ascii: s(self.victim_ascii),
+            name_ascii: s(self.name_ascii),
+            victim: s(self.victim),
+            name: s(self.name),
+            ..self
+        }
     }
 }
 

@@ -6,8 +6,9 @@
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
 
-use super::index::{Corpus, SEP, Span};
+use super::index::{ActorKeys, Corpus, NONE, Span, TechniqueKeys, Values, motive_bit};
 use super::parse::{CiaPart, Field, Query, TermKind, looks_like_technique_id};
+use crate::model::Motive;
 
 pub struct Matcher {
     query: Query,
@@ -15,11 +16,23 @@ pub struct Matcher {
     /// Each term's word prepared once: ASCII-lower-cased bytes for the quick subsequence test,
     /// and lower-cased for substring tests.
     words: Vec<(Vec<u8>, String)>,
+    /// Each filter's verdict on every distinct value of its field, worked out once per search
+    /// (`for_corpus`): then an incident is tested by looking its values up.
+    verdicts: Vec<Option<Verdicts>>,
+}
+
+/// Which values of a field a filter takes.
+#[derive(Debug, Clone)]
+enum Verdicts {
+    Values(Vec<bool>),
+    Motives(u16),
 }
 
 impl Clone for Matcher {
     fn clone(&self) -> Self {
-        Self::new(self.query.clone())
+        let mut m = Self::new(self.query.clone());
+        m.verdicts.clone_from(&self.verdicts);
+        m
     }
 }
 
@@ -39,7 +52,24 @@ impl Matcher {
                 _ => Default::default(),
             })
             .collect();
-        Self { query, skim: SkimMatcherV2::default().ignore_case(), words }
+        Self { query, skim: SkimMatcherV2::default().ignore_case(), words, verdicts: Vec::new() }
+    }
+
+    /// A matcher for searching a corpus: each filter is tested once against every distinct value
+    /// of its field.
+    pub fn for_corpus(query: Query, corpus: &Corpus) -> Self {
+        let mut m = Self::new(query);
+        let values = &corpus.index.values;
+        m.verdicts = m
+            .query
+            .terms
+            .iter()
+            .map(|t| match &t.kind {
+                TermKind::Field { field, value, exact } => verdicts(values, *field, value, *exact),
+                _ => None,
+            })
+            .collect();
+        m
     }
 
     pub fn query(&self) -> &Query {
@@ -56,7 +86,7 @@ impl Matcher {
         let keys = corpus.index.keys(index);
         let text = |span: Span| corpus.index.text(span);
         let mut total = 0;
-        for (term, (ascii, lower)) in self.query.terms.iter().zip(&self.words) {
+        for (n, (term, (ascii, lower))) in self.query.terms.iter().zip(&self.words).enumerate() {
             let score = match &term.kind {
                 TermKind::Fuzzy(w) if !term.negate => {
                     let inc = corpus.incident(index);
@@ -73,7 +103,8 @@ impl Matcher {
                     || text(keys.name).contains(lower.as_str()))
                 .then_some(0),
                 TermKind::Field { field, value, exact } => {
-                    self.field_matches(corpus, index, *field, value, *exact).then_some(0)
+                    let verdicts = self.verdicts.get(n).and_then(Option::as_ref);
+                    field_matches(corpus, index, verdicts, *field, value, *exact).then_some(0)
                 }
                 TermKind::Year(from, to) => (*from..=*to).contains(&keys.year).then_some(0),
                 TermKind::Cia(part) => {
@@ -92,38 +123,6 @@ impl Matcher {
             }
         }
         Some(total)
-    }
-
-    fn field_matches(&self, corpus: &Corpus, index: u32, field: Field, value: &str, exact: bool) -> bool {
-        let keys = corpus.index.keys(index);
-        let text = |span: Span| corpus.index.text(span);
-        let values = |span: Span| text(span).split(SEP);
-        let test = |span: Span| {
-            if exact { values(span).any(|v| v == value) } else { text(span).contains(value) }
-        };
-        match field {
-            Field::Id => test(keys.id),
-            Field::Name => test(keys.name),
-            Field::Actor => test(keys.actors),
-            Field::Motive => test(keys.motives),
-            Field::Country => test(keys.location),
-            Field::Industry => test(keys.industry),
-            Field::Tag => test(keys.tags),
-            Field::Ttp if exact => test(keys.ttp_ids) || test(keys.ttp_names),
-            Field::Ttp if looks_like_technique_id(value) => values(keys.ttp_ids).any(|id| id.starts_with(value)),
-            Field::Ttp => values(keys.ttp_names).any(|name| value.split_whitespace().all(|w| name.contains(w))),
-            Field::Text => {
-                let inc = corpus.incident(index);
-                let found = |s: &str| {
-                    if exact {
-                        s.chars().flat_map(char::to_lowercase).eq(value.chars())
-                    } else {
-                        contains_folded(s, value)
-                    }
-                };
-                found(&inc.summary) || inc.description.as_deref().is_some_and(found)
-            }
-        }
     }
 
     /// Character positions in `text` (a victim or a name) that the query's words matched, for
@@ -151,6 +150,96 @@ impl Matcher {
         positions.dedup();
         positions
     }
+}
+
+/// Whether an incident passes a filter: by the verdicts worked out for its field's values when
+/// there are some, else by testing its values one by one.
+fn field_matches(
+    corpus: &Corpus,
+    index: u32,
+    verdicts: Option<&Verdicts>,
+    field: Field,
+    value: &str,
+    exact: bool,
+) -> bool {
+    let idx = &corpus.index;
+    let keys = idx.keys(index);
+    let values = &idx.values;
+    let test = |text: &str| if exact { text == value } else { text.contains(value) };
+    let take = |id: u32, check: &dyn Fn(usize) -> bool| match verdicts {
+        Some(Verdicts::Values(v)) => v.get(id as usize).copied().unwrap_or(false),
+        _ => check(id as usize),
+    };
+    match field {
+        Field::Id => {
+            let id = &corpus.incident(index).id;
+            if exact { id.chars().flat_map(char::to_lowercase).eq(value.chars()) } else { contains_folded(id, value) }
+        }
+        Field::Name => test(idx.text(keys.name)),
+        Field::Motive => {
+            let mask = match verdicts {
+                Some(Verdicts::Motives(mask)) => *mask,
+                _ => motive_mask(value, exact),
+            };
+            keys.motives & mask != 0
+        }
+        Field::Country => keys.location != NONE && take(keys.location, &|i| test(&values.locations[i])),
+        Field::Industry => keys.industry != NONE && take(keys.industry, &|i| test(&values.industries[i])),
+        Field::Tag => idx.refs(keys.tags).iter().any(|&t| take(t, &|i| test(&values.tags[i]))),
+        Field::Actor => {
+            idx.refs(keys.actors).iter().any(|&a| take(a, &|i| actor_matches(&values.actors[i], value, exact)))
+        }
+        Field::Ttp => {
+            idx.refs(keys.ttps).iter().any(|&t| take(t, &|i| technique_matches(&values.techniques[i], value, exact)))
+        }
+        Field::Text => {
+            let inc = corpus.incident(index);
+            let found = |s: &str| {
+                if exact { s.chars().flat_map(char::to_lowercase).eq(value.chars()) } else { contains_folded(s, value) }
+            };
+            found(&inc.summary) || inc.description.as_deref().is_some_and(found)
+        }
+    }
+}
+
+/// A filter's verdict on every distinct value of its field.
+fn verdicts(values: &Values, field: Field, value: &str, exact: bool) -> Option<Verdicts> {
+    let test = |text: &str| if exact { text == value } else { text.contains(value) };
+    let over = |texts: &[Box<str>]| Verdicts::Values(texts.iter().map(|t| test(t)).collect());
+    Some(match field {
+        Field::Country => over(&values.locations),
+        Field::Industry => over(&values.industries),
+        Field::Tag => over(&values.tags),
+        Field::Actor => Verdicts::Values(values.actors.iter().map(|a| actor_matches(a, value, exact)).collect()),
+        Field::Ttp => Verdicts::Values(values.techniques.iter().map(|t| technique_matches(t, value, exact)).collect()),
+        Field::Motive => Verdicts::Motives(motive_mask(value, exact)),
+        Field::Id | Field::Name | Field::Text => return None,
+    })
+}
+
+/// `actor:`: a name, an alias or the type.
+fn actor_matches(a: &ActorKeys, value: &str, exact: bool) -> bool {
+    a.names.iter().any(|n| if exact { &**n == value } else { n.contains(value) })
+}
+
+/// `ttp:t1566` matches T1566 and its sub-techniques; other values match words of the technique's
+/// name; `ttp:=` the whole id or name.
+fn technique_matches(t: &TechniqueKeys, value: &str, exact: bool) -> bool {
+    if exact {
+        (!t.id.is_empty() && &*t.id == value) || &*t.name == value
+    } else if looks_like_technique_id(value) {
+        !t.id.is_empty() && t.id.starts_with(value)
+    } else {
+        !t.name.is_empty() && value.split_whitespace().all(|w| t.name.contains(w))
+    }
+}
+
+/// The motives a `motive:` value takes, as bits.
+fn motive_mask(value: &str, exact: bool) -> u16 {
+    Motive::ALL
+        .iter()
+        .filter(|m| if exact { m.as_str() == value } else { m.as_str().contains(value) })
+        .fold(0, |mask, m| mask | 1 << motive_bit(*m))
 }
 
 /// Whether `needle`'s bytes appear in `hay` in order. Both are ASCII-lower-cased, so this is

@@ -106,7 +106,7 @@ pub(crate) fn run(
     cancelled: &(dyn Fn() -> bool + Sync),
     publish: &mut dyn FnMut(SearchUpdate),
 ) -> Option<(Vec<Hit>, Vec<u32>)> {
-    let matcher = Matcher::new(request.query.clone());
+    let matcher = Matcher::for_corpus(request.query.clone(), corpus);
     // Without candidates, incidents are visited newest first, so a filter-only query sorted by
     // date finds its hits already in order and every page shown early is final.
     let order: &[u32] = candidates.unwrap_or(corpus.index.by_date());
@@ -181,9 +181,10 @@ pub(crate) fn run(
         let finished = std::thread::scope(|s| {
             for _ in 0..threads {
                 let tx = tx.clone();
-                let (next, scan, query) = (&next, &scan, &request.query);
+                let (next, scan, master) = (&next, &scan, &matcher);
                 s.spawn(move || {
-                    let matcher = Matcher::new(query.clone());
+                    // A fuzzy matcher of its own for each thread: a shared one serialises them.
+                    let matcher = master.clone();
                     loop {
                         let block = next.fetch_add(1, Ordering::Relaxed);
                         if block >= blocks || cancelled() {

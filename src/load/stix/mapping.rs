@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use super::graph::Graph;
 use super::object::{Kind, Objects, Pattern, Root};
@@ -61,7 +62,7 @@ pub fn incidents(objects: &Objects, graph: &Graph, src: &Text, out: &mut Parsed)
                 cia: None,
                 motives,
                 ttps: ttps(objects, graph, root),
-                actors,
+                actors: actors.into_iter().map(Arc::new).collect(),
                 sources,
                 related: related
                     .get(root.id.as_str())
