@@ -9,8 +9,8 @@
 //! itself, so the two paths cannot disagree on one: a record it accepts is a record the careful
 //! path accepts, converted to the same `Incident`.
 
+use foldhash::HashSet;
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -454,48 +454,45 @@ impl Pending {
                 note: o(note),
             }),
             motives: self.motives,
-            ttps: self
-                .ttps
-                .into_iter()
-                .map(|t| match t {
-                    PendingTtp::Attack { id, note } => TechniqueRef::Attack { id: s(id), note: o(note) },
-                    PendingTtp::Other { name, framework, note } => {
-                        TechniqueRef::Other { name: s(name), framework: o(framework), note: o(note) }
-                    }
-                })
-                .collect(),
-            actors: self
-                .actors
-                .into_iter()
-                .map(|a| match a {
-                    PendingActor::Known(actor) => actor,
-                    PendingActor::Object { name, kind, location, aliases } => {
-                        let actor = Actor {
-                            name: s(name),
-                            kind,
-                            location: o(location),
-                            aliases: aliases.into_iter().map(s).collect(),
-                        };
-                        match actors.get(&actor) {
-                            Some(shared) => Arc::clone(shared),
-                            None => {
-                                let shared = Arc::new(actor);
-                                actors.insert(Arc::clone(&shared));
-                                shared
-                            }
+            ttps: exact(self.ttps, |t| match t {
+                PendingTtp::Attack { id, note } => TechniqueRef::Attack { id: s(id), note: o(note) },
+                PendingTtp::Other { name, framework, note } => {
+                    TechniqueRef::Other { name: s(name), framework: o(framework), note: o(note) }
+                }
+            }),
+            actors: exact(self.actors, |a| match a {
+                PendingActor::Known(actor) => actor,
+                PendingActor::Object { name, kind, location, aliases } => {
+                    let actor = Actor { name: s(name), kind, location: o(location), aliases: exact(aliases, s) };
+                    match actors.get(&actor) {
+                        Some(shared) => Arc::clone(shared),
+                        None => {
+                            let shared = Arc::new(actor);
+                            actors.insert(Arc::clone(&shared));
+                            shared
                         }
                     }
-                })
-                .collect(),
-            sources: self
-                .sources
-                .into_iter()
-                .map(|x| Source { title: o(x.title), publisher: o(x.publisher), url: o(x.url), date: x.date })
-                .collect(),
-            related: self.related.into_iter().map(s).collect(),
-            tags: self.tags.into_iter().map(s).collect(),
+                }
+            }),
+            sources: exact(self.sources, |x| Source {
+                title: o(x.title),
+                publisher: o(x.publisher),
+                url: o(x.url),
+                date: x.date,
+            }),
+            related: exact(self.related, s),
+            tags: exact(self.tags, s),
         }
     }
+}
+
+/// `items` mapped into a list of their own size. `collect` would reuse the pending list's
+/// allocation, larger than the incident needs, and keep it for the rest of the run: a million
+/// records' worth of room that holds nothing.
+fn exact<T, U>(items: Vec<T>, f: impl FnMut(T) -> U) -> Vec<U> {
+    let mut out = Vec::with_capacity(items.len());
+    out.extend(items.into_iter().map(f));
+    out
 }
 
 /// Whether the escapes of a JSON string's text are ones serde would decode: a known letter, four

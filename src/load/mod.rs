@@ -393,7 +393,7 @@ fn actor_catalog(opts: &LoadOptions) -> Result<Arc<ActorCatalog>, LoadError> {
 /// Ids must be unique within a file: a repeated id is a problem at the record that repeats it.
 /// `locate` gives the positions of record offsets, worked out only when there is a repeat.
 fn reject_duplicates(file: &str, locate: impl Fn(&[usize]) -> Vec<Option<Position>>, parsed: &mut Parsed) {
-    let mut first: HashMap<&str, usize> = HashMap::with_capacity(parsed.incidents.len());
+    let mut first: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::with_capacity(parsed.incidents.len());
     let mut repeated = Vec::new();
     for (n, (incident, offset)) in parsed.incidents.iter().enumerate() {
         if let Some(&earlier) = first.get(incident.id.as_ref()) {

@@ -431,7 +431,7 @@ fn process(b: Batch, name: &str, ctx: &Context) -> Outcome {
     // Settled strings leave only text behind them, so what was UTF-8 still is.
     let text: &'static str = std::str::from_utf8(&region[..valid]).unwrap_or_default();
     parsed.incidents.reserve_exact(slots.len());
-    let mut actors = std::collections::HashSet::new();
+    let mut actors = foldhash::HashSet::default();
     for slot in slots {
         parsed.incidents.push(match slot {
             Slot::Fast(pending, at) => (pending.incident(text, &mut actors), at),

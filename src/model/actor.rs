@@ -1,7 +1,7 @@
 //! The actor catalog: named threat actors with their aliases, type, location and profile, so a
 //! record can name an actor by name or alias and get the rest from one place.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use serde::Serialize;

@@ -3,6 +3,7 @@
 //! then neither lower-cases nor allocates per record, and no pane scans the dataset per frame.
 
 use std::collections::HashMap;
+
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -138,8 +139,8 @@ pub struct Index {
     /// Incidents by a hash of their id; `find` checks the id itself, and the rare id whose hash
     /// another took waits in `by_id_rest`.
     by_id: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
-    by_id_rest: HashMap<Box<str>, u32>,
-    by_actor: HashMap<Box<str>, Vec<u32>>,
+    by_id_rest: foldhash::HashMap<Box<str>, u32>,
+    by_actor: foldhash::HashMap<Box<str>, Vec<u32>>,
     /// Incidents newest first (ties in dataset order), and each incident's place in that order.
     by_date: Vec<u32>,
     date_rank: Vec<u32>,
@@ -150,13 +151,13 @@ pub struct Index {
 
 /// Distinct values met by one part, numbered in the order met.
 struct Dict<K> {
-    ids: HashMap<K, u32>,
+    ids: foldhash::HashMap<K, u32>,
     items: Vec<K>,
 }
 
 impl<K> Default for Dict<K> {
     fn default() -> Self {
-        Self { ids: HashMap::new(), items: Vec::new() }
+        Self { ids: foldhash::HashMap::default(), items: Vec::new() }
     }
 }
 
@@ -294,12 +295,12 @@ pub(crate) fn motive_bit(m: Motive) -> u16 {
 
 /// Numbers for the distinct lower-cased values of one field, across parts.
 struct Numbering<K> {
-    ids: HashMap<K, u32>,
+    ids: foldhash::HashMap<K, u32>,
 }
 
 impl<K: std::hash::Hash + Eq> Numbering<K> {
     fn new() -> Self {
-        Self { ids: HashMap::new() }
+        Self { ids: foldhash::HashMap::default() }
     }
 
     /// The number of `key`; `fresh` makes the value's keys the first time it is met.
@@ -424,7 +425,7 @@ impl Index {
             }
         }
         // Names and aliases, for finding an actor's incidents: only actors with a name of their own.
-        let mut by_actor: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let mut by_actor: foldhash::HashMap<Box<str>, Vec<u32>> = foldhash::HashMap::default();
         for (keys, list) in values.actors.iter().zip(&postings) {
             if !keys.named {
                 continue;
