@@ -332,3 +332,109 @@ fn starting_with_a_sort_selects_the_first_row_of_that_order() {
     assert_eq!(first.loss_usd, max, "the largest reported loss comes first and is selected");
     assert_has(&screen(&mut state, 120, 40), "sort loss ↓");
 }
+
+// Whole screens as snapshots (`tests/snapshots/`): what changes in a screen shows up in review as
+// a picture. Each is over the bundled dataset, whose counts change only when the data does.
+
+fn snapshot(state: &mut AppState, width: u16, height: u16) -> String {
+    screen(state, width, height).iter().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn stats_view_at_120_by_40() {
+    let mut state = bundled();
+    state.apply([Action::ToggleStats]);
+    insta::assert_snapshot!(snapshot(&mut state, 120, 40));
+}
+
+#[test]
+fn stats_view_at_80_by_24_follows_the_query() {
+    let mut state = bundled();
+    search(&mut state, "motive:financial");
+    state.apply([Action::AcceptSearch, Action::ToggleStats]);
+    let s = snapshot(&mut state, 80, 24);
+    assert!(s.contains("motive:financial"), "the stats view says which results it counts:\n{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn stats_view_in_ascii() {
+    let mut state = bundled();
+    state.apply([Action::ToggleStats]);
+    let s = lines(&draw(&mut state, 100, 30, Theme { color: true, ascii: true }));
+    assert!(s.iter().all(|l| l.is_ascii()), "{}", s.join("\n"));
+    insta::assert_snapshot!(s.iter().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n"));
+}
+
+#[test]
+fn facets_popup_counts_the_results() {
+    let mut state = bundled();
+    search(&mut state, "year:2023");
+    state.apply([Action::AcceptSearch, Action::ToggleFacets]);
+    insta::assert_snapshot!(snapshot(&mut state, 120, 40));
+}
+
+#[test]
+fn a_technique_pivot_shows_its_trail() {
+    let mut state = bundled();
+    search(&mut state, "coinspaid");
+    state.apply([Action::AcceptSearch, Action::Enter, Action::SelectTab(Tab::Ttps), Action::Enter]);
+    assert!(state.input().starts_with("ttp:"), "Enter on a TTP row pivots to it: {}", state.input());
+    insta::assert_snapshot!(snapshot(&mut state, 120, 40));
+}
+
+#[test]
+fn copying_says_what_and_how_big() {
+    let mut state = bundled();
+    search(&mut state, "coinspaid");
+    let effects = state.apply([Action::AcceptSearch, Action::Copy(incidents::app::CopyWhat::Markdown)]);
+    assert!(matches!(effects.as_slice(), [Effect::Copy(text)] if text.contains("CoinsPaid")), "{effects:?}");
+    let s = screen(&mut state, 120, 40);
+    insta::assert_snapshot!(s[39].trim_end());
+}
+
+#[test]
+fn help_popup() {
+    let mut state = bundled();
+    state.apply([Action::ToggleHelp]);
+    insta::assert_snapshot!(snapshot(&mut state, 120, 40));
+}
+
+/// `incidents show` and the detail tabs are one presentation: for every bundled record, each row
+/// every tab draws is in what `show` prints, under that tab's title and in the same order.
+#[test]
+fn show_prints_every_row_of_every_tab_for_every_bundled_record() {
+    let mut state = bundled();
+    let ids: Vec<String> =
+        (0..state.corpus().len() as u32).map(|i| state.corpus().incident(i).id.to_string()).collect();
+    for id in ids {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_incidents")).args(["show", &id]).output().unwrap();
+        assert!(out.status.success(), "show {id}: {}", String::from_utf8_lossy(&out.stderr));
+        let shown = String::from_utf8(out.stdout).unwrap();
+        search(&mut state, &format!("id:={id}"));
+        state.apply([Action::AcceptSearch]);
+        assert_eq!(state.selected_incident().map(|i| i.id.to_string()), Some(id.clone()));
+        let mut rows = 0;
+        for tab in Tab::ALL {
+            state.apply([Action::SelectTab(tab)]);
+            let mut rest = shown
+                .split_once(&format!("\n{}\n", tab.title()))
+                .map(|(_, r)| r)
+                .unwrap_or_else(|| panic!("show {id} has no {} section:\n{shown}", tab.title()));
+            for row in state.detail_rows() {
+                let text = row.text();
+                let text = text.trim_end();
+                let at = rest.find(text).unwrap_or_else(|| {
+                    panic!(
+                        "{id}, {} tab: row {text:?} is not in `show`, or not in the same order:\n{shown}",
+                        tab.title()
+                    )
+                });
+                rest = &rest[at + text.len()..];
+                rows += 1;
+            }
+        }
+        assert!(rows >= 3, "{id}: the tabs drew only {rows} rows");
+        state.apply([Action::StartSearch, Action::ClearInput, Action::AcceptSearch]);
+    }
+}
