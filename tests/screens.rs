@@ -340,6 +340,12 @@ fn snapshot(state: &mut AppState, width: u16, height: u16) -> String {
     screen(state, width, height).iter().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n")
 }
 
+/// The screen at 120×40 and at 80×24, the smallest size every feature is made for.
+fn both_sizes(name: &str, state: &mut AppState) {
+    insta::assert_snapshot!(format!("{name}_120x40"), snapshot(state, 120, 40));
+    insta::assert_snapshot!(format!("{name}_80x24"), snapshot(state, 80, 24));
+}
+
 #[test]
 fn stats_view_at_120_by_40() {
     let mut state = bundled();
@@ -371,7 +377,7 @@ fn facets_popup_counts_the_results() {
     let mut state = bundled();
     search(&mut state, "year:2023");
     state.apply([Action::AcceptSearch, Action::ToggleFacets]);
-    insta::assert_snapshot!(snapshot(&mut state, 120, 40));
+    both_sizes("facets", &mut state);
 }
 
 #[test]
@@ -380,7 +386,7 @@ fn a_technique_pivot_shows_its_trail() {
     search(&mut state, "coinspaid");
     state.apply([Action::AcceptSearch, Action::Enter, Action::SelectTab(Tab::Ttps), Action::Enter]);
     assert!(state.input().starts_with("ttp:"), "Enter on a TTP row pivots to it: {}", state.input());
-    insta::assert_snapshot!(snapshot(&mut state, 120, 40));
+    both_sizes("pivot_trail", &mut state);
 }
 
 #[test]
@@ -390,14 +396,15 @@ fn copying_says_what_and_how_big() {
     let effects = state.apply([Action::AcceptSearch, Action::Copy(incidents::app::CopyWhat::Markdown)]);
     assert!(matches!(effects.as_slice(), [Effect::Copy(text)] if text.contains("CoinsPaid")), "{effects:?}");
     let s = screen(&mut state, 120, 40);
-    insta::assert_snapshot!(s[39].trim_end());
+    assert!(s[39].contains("copied coinspaid-2023 as Markdown ("), "{}", s[39]);
+    both_sizes("copy_status", &mut state);
 }
 
 #[test]
 fn help_popup() {
     let mut state = bundled();
     state.apply([Action::ToggleHelp]);
-    insta::assert_snapshot!(snapshot(&mut state, 120, 40));
+    both_sizes("help", &mut state);
 }
 
 /// `incidents show` and the detail tabs are one presentation: for every bundled record, each row
