@@ -7,9 +7,6 @@ use incidents::cli::{self, Cli, Command, Failure};
 use incidents::tui::{self, Exit};
 use incidents::ui::Theme;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = io::stdout();
