@@ -9,10 +9,10 @@
 //! itself, so the two paths cannot disagree on one: a record it accepts is a record the careful
 //! path accepts, converted to the same `Incident`.
 
-use foldhash::HashSet;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use foldhash::HashSet;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
