@@ -19,6 +19,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
+use unicode_width::UnicodeWidthStr;
 
 use crate::app::{AppState, Focus, View, ViewMetrics};
 
@@ -38,7 +39,9 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) -> ViewMetrics {
         return metrics;
     }
     let [main, bar] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-    let block = Block::bordered().border_set(theme.border()).title(title(state, theme));
+    // The title runs between the corners, with a space at each end.
+    let room = usize::from(main.width).saturating_sub(4);
+    let block = Block::bordered().border_set(theme.border()).title(title(state, theme, room));
     let inner = block.inner(main);
     frame.render_widget(block, main);
 
@@ -104,7 +107,7 @@ fn focus_style(state: &AppState, theme: &Theme) -> ratatui::style::Style {
 }
 
 /// ` incidents ─ bundled dataset ─ 214 incidents ─ 12 shown ─ coinspaid › actor:="Lazarus Group" `
-fn title<'a>(state: &'a AppState, theme: &Theme) -> Line<'a> {
+fn title<'a>(state: &'a AppState, theme: &Theme, width: usize) -> Line<'a> {
     let dataset = &state.corpus().dataset;
     let results = state.results();
     let shown = if !state.searching() {
@@ -124,24 +127,45 @@ fn title<'a>(state: &'a AppState, theme: &Theme) -> Line<'a> {
         Span::raw(theme.dash()),
         Span::raw(shown),
     ];
-    // The unfiltered list where it all began is no step worth showing.
-    let steps: Vec<&str> = state.trail().filter(|q| !q.is_empty()).collect();
-    if steps.len() > 1 {
-        spans.push(Span::raw(theme.dash()));
-        spans.push(Span::styled(theme.text(&steps.join(theme.trail())).into_owned(), theme.label()));
-    }
-    spans.push(Span::raw(" "));
-    if !dataset.skipped.is_empty() {
+    let skipped = (!dataset.skipped.is_empty()).then(|| {
         // Records left out are what the analyst misses; a file that could not be read at all
         // has problems but no records to count.
-        let what = match dataset.rejected.len() {
+        match dataset.rejected.len() {
             0 => format!("{} problems ", dataset.skipped.len()),
             1 => "1 record skipped ".to_string(),
             n => format!("{n} records skipped "),
-        };
+        }
+    });
+    // The unfiltered list where it all began is no step worth showing.
+    let steps: Vec<String> = state.trail().filter(|q| !q.is_empty()).map(|q| theme.text(q).into_owned()).collect();
+    if steps.len() > 1 {
+        let used: usize = spans.iter().map(Span::width).sum::<usize>()
+            + theme.dash().width()
+            + 1
+            + skipped.as_deref().map_or(0, UnicodeWidthStr::width);
+        spans.push(Span::raw(theme.dash()));
+        spans.push(Span::styled(fit_trail(&steps, width.saturating_sub(used), theme), theme.label()));
+    }
+    spans.push(Span::raw(" "));
+    if let Some(what) = skipped {
         spans.push(Span::styled(what, theme.error()));
     }
     Line::from(spans)
+}
+
+/// The trail in `width` columns: the newest steps are the ones worth keeping, so the oldest give
+/// way first (`… › ttp:T1566.003`), and a last step too long for the room is cut at its end.
+fn fit_trail(steps: &[String], width: usize, theme: &Theme) -> String {
+    let sep = theme.trail();
+    for from in 0..steps.len() {
+        let rest = steps[from..].join(sep);
+        let text = if from == 0 { rest } else { format!("{}{sep}{rest}", theme.ellipsis()) };
+        if text.width() <= width {
+            return text;
+        }
+    }
+    let last = steps.last().map_or("", String::as_str);
+    list::fit(&format!("{}{sep}{last}", theme.ellipsis()), width, theme)
 }
 
 /// `950`, `34k`, `1.2M`: counts in a status line.
