@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 
-use super::fields::Fields;
+use super::fields;
 use super::problem::{LoadError, Problem, Text, json_kind};
-use crate::model::{ActorCatalog, ActorProfile, ActorType, actor_lookup_key};
+use super::reader::Reader;
+use crate::model::{ActorCatalog, ActorProfile, actor_lookup_key};
 
 const FIELDS: &[&str] = &["name", "attack_id", "aliases", "type", "location", "profile", "sources"];
 
@@ -33,7 +34,6 @@ pub fn parse_catalog(file: &str, text: &str) -> Result<ActorCatalog, LoadError> 
     // Each name and alias, in lookup form, with the actor that has it.
     let mut taken: HashMap<String, String> = HashMap::new();
     for raw in items {
-        let mut f = Fields::new(&src);
         if !raw.get().starts_with('{') {
             problems.push(src.problem(
                 raw.get(),
@@ -43,75 +43,64 @@ pub fn parse_catalog(file: &str, text: &str) -> Result<ActorCatalog, LoadError> 
             ));
             continue;
         }
-        let Some(map) = f.map(raw, "") else {
-            problems.append(&mut f.problems);
+        let mut r = Reader::new(&src);
+        let Some(object) = r.object(raw, "") else {
+            problems.append(&mut r.take_problems());
             continue;
         };
         // The name first, so every later problem can name the actor.
-        let name = f.string(&map, raw, "", "name", true);
-        f.id = name.as_ref().map(|n| n.to_string());
-        f.unknown_fields(raw, &map, "", FIELDS);
-        let kind = f.string(&map, raw, "", "type", true).and_then(|t| {
-            let found = ActorType::parse(&t);
-            if found.is_none() {
-                let all: Vec<_> = ActorType::ALL.iter().map(|t| t.as_str()).collect();
-                f.problem(
-                    map["type"].get(),
-                    "type",
-                    format!("unknown actor type {t:?}, expected one of: {}", all.join(", ")),
-                );
-            }
-            found
-        });
-        let attack_id = f.string(&map, raw, "", "attack_id", false);
-        if let Some(id) = &attack_id
+        let name = r.required(&object, "name");
+        r.set_record(name.clone());
+        r.unknown_fields(&object, FIELDS);
+        let kind = fields::actor_type(&mut r, &object);
+        let attack_id = r.optional(&object, "attack_id");
+        if let (Some(id), Some(written)) = (&attack_id, object.get("attack_id"))
             && !is_group_id(id)
         {
-            f.problem(
-                map["attack_id"].get(),
+            r.problem(
+                written.get(),
                 "attack_id",
                 format!("invalid ATT&CK group id {id:?}: expected G and four digits, as in G0032"),
             );
         }
-        let location = f.string(&map, raw, "", "location", false);
-        let profile = f.string(&map, raw, "", "profile", true);
-        let aliases = f.strings(&map, "aliases");
-        let sources: Vec<_> = f
-            .array(&map, "", "sources")
+        let location = r.optional(&object, "location");
+        let profile = r.required(&object, "profile");
+        let aliases = fields::words(&mut r, &object, "aliases");
+        let sources: Vec<_> = r
+            .items(&object, "sources")
             .into_iter()
-            .enumerate()
-            .filter_map(|(i, r)| f.source(r, &format!("sources[{i}]")))
+            .filter_map(|(path, item)| fields::source(&mut r, item, &path))
             .collect();
-        if let Some(name) = &name {
-            let names = std::iter::once((name.as_ref(), map["name"].get(), "name".to_string()))
-                .chain(aliases.iter().enumerate().map(|(i, (a, r))| (a.as_ref(), r.get(), format!("aliases[{i}]"))));
+        if let (Some(name), Some(written)) = (&name, object.get("name")) {
+            let names = std::iter::once((name.as_str(), written.get(), "name".to_string()))
+                .chain(aliases.iter().map(|(a, raw, path)| (a.as_str(), raw.get(), path.clone())));
             for (n, at, field) in names {
                 match taken.get(&actor_lookup_key(n)) {
                     // ATT&CK lists a group's own name among its aliases: harmless.
-                    Some(owner) if *owner == **name => {}
-                    Some(owner) => f.problem(
+                    Some(owner) if owner == name => {}
+                    Some(owner) => r.problem(
                         at,
                         &field,
                         format!("{n:?} already names the actor {owner:?}: a name or alias must name one actor"),
                     ),
                     None => {
-                        taken.insert(actor_lookup_key(n), name.to_string());
+                        taken.insert(actor_lookup_key(n), name.clone());
                     }
                 }
             }
         }
-        if !f.problems.is_empty() {
-            problems.append(&mut f.problems);
+        if r.count() > 0 {
+            problems.append(&mut r.take_problems());
             continue;
         }
         if let (Some(name), Some(kind), Some(profile)) = (name, kind, profile) {
             actors.push(ActorProfile {
-                name,
-                attack_id: attack_id.map(String::from),
-                aliases: aliases.into_iter().map(|(a, _)| a).collect(),
+                name: name.into(),
+                attack_id,
+                aliases: aliases.into_iter().map(|(a, ..)| a.into()).collect(),
                 kind,
-                location,
-                profile: profile.into_owned(),
+                location: location.map(Into::into),
+                profile,
                 sources,
             });
         }

@@ -1,17 +1,16 @@
-//! The careful reading of a native record: field by field from the raw JSON, every problem found
-//! with its place, its record's id and its field path. Records the typed fast path cannot take
+//! The careful reading of a native record: field by field from the raw JSON on the loaders' shared
+//! record reader, every problem found with its place, its record's id and its field path. Records the typed fast path cannot take
 //! come here, so their problems read exactly the same whichever path met them first.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
 
 use super::Parsed;
-use super::problem::{Problem, Text, json_kind};
-use crate::model::Str;
+use super::problem::{Text, json_kind};
+use super::reader::{Fields, Reader};
 use crate::model::{
-    Actor, ActorCatalog, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, TechniqueRef, is_attack_id,
+    Actor, ActorCatalog, ActorType, Cia, Impact, Incident, Motive, Source, Str, TechniqueRef, is_attack_id,
     sanitize_owned,
 };
 
@@ -35,230 +34,142 @@ const FIELDS: &[&str] = &[
     "tags",
 ];
 
-pub type Map<'a> = BTreeMap<String, &'a RawValue>;
-
-/// Reads the fields of one record, collecting every problem instead of stopping at the first.
-pub struct Fields<'s, 'a> {
-    src: &'s Text<'s>,
-    /// The record's id (or name), once known, so every problem can name it.
-    pub id: Option<String>,
-    pub problems: Vec<Problem>,
-    _raw: std::marker::PhantomData<&'a ()>,
-}
-
-impl<'s, 'a> Fields<'s, 'a> {
-    pub fn new(src: &'s Text<'s>) -> Self {
-        Self { src, id: None, problems: Vec::new(), _raw: std::marker::PhantomData }
-    }
-
-    pub fn problem(&mut self, at: &str, field: &str, message: impl Into<String>) {
-        let p = self.src.problem(at, self.id.as_deref(), Some(field), message);
-        self.problems.push(p);
-    }
-
-    pub fn object(&mut self, raw: &'a RawValue, path: &str, allowed: &[&str]) -> Option<Map<'a>> {
-        let map = self.map(raw, path)?;
-        self.unknown_fields(raw, &map, path, allowed);
-        Some(map)
-    }
-
-    pub fn map(&mut self, raw: &'a RawValue, path: &str) -> Option<Map<'a>> {
-        let map = serde_json::from_str::<Map<'a>>(raw.get()).ok();
-        if map.is_none() {
-            self.problem(raw.get(), path, format!("expected an object, found {}", json_kind(raw)));
-        }
-        map
-    }
-
-    /// Unknown fields are errors: a typo must not make a field vanish silently.
-    pub fn unknown_fields(&mut self, raw: &'a RawValue, map: &Map<'a>, path: &str, allowed: &[&str]) {
-        for (key, value) in map {
-            if !allowed.contains(&key.as_str()) {
-                let at = field_key(raw.get(), key, value);
-                let message = format!("unknown field {key:?}, expected one of: {}", allowed.join(", "));
-                self.problem(at, &join(path, key), message);
-            }
-        }
-    }
-
-    pub fn string(&mut self, map: &Map<'a>, owner: &'a RawValue, path: &str, key: &str, required: bool) -> Option<Str> {
-        let p = join(path, key);
-        match present(map, key) {
-            None if required => {
-                self.problem(owner.get(), &p, "missing required field");
-                None
-            }
-            None => None,
-            Some(raw) => match serde_json::from_str::<String>(raw.get()) {
-                Ok(s) => {
-                    let s = sanitize_owned(s.into());
-                    if required && s.trim().is_empty() {
-                        self.problem(raw.get(), &p, "must not be empty");
-                        None
-                    } else {
-                        Some(Str::Owned(s))
-                    }
-                }
-                Err(_) => {
-                    self.problem(raw.get(), &p, format!("expected a string, found {}", json_kind(raw)));
-                    None
-                }
-            },
-        }
-    }
-
-    pub fn array(&mut self, map: &Map<'a>, path: &str, key: &str) -> Vec<&'a RawValue> {
-        let Some(raw) = present(map, key) else { return Vec::new() };
-        match serde_json::from_str::<Vec<&'a RawValue>>(raw.get()) {
-            Ok(v) => v,
-            Err(_) => {
-                self.problem(raw.get(), &join(path, key), format!("expected an array, found {}", json_kind(raw)));
-                Vec::new()
-            }
-        }
-    }
-
-    pub fn strings(&mut self, map: &Map<'a>, key: &str) -> Vec<(Str, &'a RawValue)> {
-        let mut out = Vec::new();
-        for (i, raw) in self.array(map, "", key).into_iter().enumerate() {
-            match serde_json::from_str::<String>(raw.get()) {
-                Ok(s) if !s.trim().is_empty() => out.push((Str::Owned(sanitize_owned(s.into())), raw)),
-                Ok(_) => self.problem(raw.get(), &format!("{key}[{i}]"), "must not be empty"),
-                Err(_) => self.problem(
-                    raw.get(),
-                    &format!("{key}[{i}]"),
-                    format!("expected a string, found {}", json_kind(raw)),
-                ),
-            }
-        }
-        out
-    }
-
-    pub fn date(&mut self, raw: &'a RawValue, path: &str, value: &str) -> Option<PartialDate> {
-        match PartialDate::parse(value) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                self.problem(raw.get(), path, e);
-                None
-            }
-        }
-    }
-
-    fn cia(&mut self, raw: &'a RawValue) -> Option<Cia> {
-        let map = self.object(raw, "cia", &["confidentiality", "integrity", "availability", "note"])?;
-        let mut impact = |key: &str| -> Option<Impact> {
-            let p = format!("cia.{key}");
-            let value = self.string(&map, raw, "cia", key, true)?;
-            let found = Impact::parse(&value);
-            if found.is_none() {
-                self.problem(
-                    map[key].get(),
-                    &p,
-                    format!("unknown value {value:?}, expected affected, not-affected or unknown"),
-                );
-            }
-            found
-        };
-        let (c, i, a) = (impact("confidentiality"), impact("integrity"), impact("availability"));
-        let note = self.string(&map, raw, "cia", "note", false);
-        Some(Cia { confidentiality: c?, integrity: i?, availability: a?, note })
-    }
-
-    fn ttp(&mut self, raw: &'a RawValue, path: &str) -> Option<TechniqueRef> {
-        if let Ok(id) = serde_json::from_str::<String>(raw.get()) {
-            return self.attack_id(raw, path, id.into()).map(|id| TechniqueRef::Attack { id, note: None });
-        }
-        let map = self.object(raw, path, &["id", "name", "framework", "note"])?;
-        let note = self.string(&map, raw, path, "note", false);
-        match (present(&map, "id"), present(&map, "name")) {
-            (Some(_), _) => {
-                let id = self.string(&map, raw, path, "id", true)?;
-                if present(&map, "framework").is_some() || present(&map, "name").is_some() {
-                    self.problem(
-                        raw.get(),
-                        path,
-                        "give either an ATT&CK \"id\", or a \"name\" with its \"framework\", not both",
-                    );
-                    return None;
-                }
-                let id = self.attack_id(map["id"], &format!("{path}.id"), id)?;
-                Some(TechniqueRef::Attack { id, note })
-            }
-            (None, Some(_)) => {
-                let name = self.string(&map, raw, path, "name", true)?;
-                let framework = self.string(&map, raw, path, "framework", false);
-                Some(TechniqueRef::Other { name, framework, note })
-            }
-            (None, None) => {
-                self.problem(raw.get(), path, "expected an ATT&CK \"id\" (T1566.001) or a \"name\"");
-                None
-            }
-        }
-    }
-
-    fn attack_id(&mut self, raw: &'a RawValue, path: &str, id: Str) -> Option<Str> {
-        if is_attack_id(&id) {
-            Some(id)
-        } else {
-            self.problem(raw.get(), path, format!("invalid ATT&CK technique id {id:?}: expected T1234 or T1234.001"));
+/// A string item of a list, as written: `null` or another kind is a problem at its place.
+fn item(r: &mut Reader, raw: &RawValue, path: &str) -> Option<String> {
+    match serde_json::from_str::<String>(raw.get()) {
+        Ok(s) => Some(sanitize_owned(s.into())),
+        Err(_) => {
+            r.problem(raw.get(), path, format!("expected a string, found {}", json_kind(raw)));
             None
         }
     }
+}
 
-    /// An actor object, or the name or alias of an actor in the catalog.
-    fn actor(&mut self, raw: &'a RawValue, path: &str, catalog: &ActorCatalog) -> Option<Arc<Actor>> {
-        if let Ok(name) = serde_json::from_str::<String>(raw.get()) {
-            let name = sanitize_owned(name.into());
-            let found = catalog.actor(&name);
-            if found.is_none() {
-                self.problem(raw.get(), path, unknown_actor(&name));
-            }
-            return found;
+/// A list field of words (motives, related ids, tags, a catalog actor's aliases): each a string,
+/// not blank. Each comes with its value and its path, for problems found later.
+pub fn words<'a>(r: &mut Reader, object: &Fields<'a>, key: &str) -> Vec<(String, &'a RawValue, String)> {
+    let mut out = Vec::new();
+    for (path, raw) in r.items(object, key) {
+        match serde_json::from_str::<String>(raw.get()) {
+            Ok(s) if !s.trim().is_empty() => out.push((sanitize_owned(s.into()), raw, path)),
+            Ok(_) => r.problem(raw.get(), &path, "must not be empty"),
+            Err(_) => r.problem(raw.get(), &path, format!("expected a string, found {}", json_kind(raw))),
         }
-        let map = self.object(raw, path, &["name", "type", "location", "aliases"])?;
-        let name = self.string(&map, raw, path, "name", true);
-        let actor_type = self.string(&map, raw, path, "type", true).and_then(|t| {
-            let found = ActorType::parse(&t);
-            if found.is_none() {
-                let all: Vec<_> = ActorType::ALL.iter().map(|t| t.as_str()).collect();
-                self.problem(
-                    map["type"].get(),
-                    &format!("{path}.type"),
-                    format!("unknown actor type {t:?}, expected one of: {}", all.join(", ")),
+    }
+    out
+}
+
+/// A problem at a field of `object` that is known to be there.
+fn at_field(r: &mut Reader, object: &Fields, key: &str, message: String) {
+    let at = object.get(key).map_or(object.raw.get(), RawValue::get);
+    r.problem(at, &object.path_of(key), message);
+}
+
+fn cia(r: &mut Reader, raw: &RawValue) -> Option<Cia> {
+    let object = r.object_with(raw, "cia", &["confidentiality", "integrity", "availability", "note"])?;
+    let mut impact = |key: &str| -> Option<Impact> {
+        let value = r.required(&object, key)?;
+        let found = Impact::parse(&value);
+        if found.is_none() {
+            at_field(r, &object, key, format!("unknown value {value:?}, expected affected, not-affected or unknown"));
+        }
+        found
+    };
+    let (c, i, a) = (impact("confidentiality"), impact("integrity"), impact("availability"));
+    let note = r.optional(&object, "note").map(Str::from);
+    Some(Cia { confidentiality: c?, integrity: i?, availability: a?, note })
+}
+
+fn ttp(r: &mut Reader, raw: &RawValue, path: &str) -> Option<TechniqueRef> {
+    if let Ok(id) = serde_json::from_str::<String>(raw.get()) {
+        return attack_id(r, raw, path, id).map(|id| TechniqueRef::Attack { id: id.into(), note: None });
+    }
+    let object = r.object_with(raw, path, &["id", "name", "framework", "note"])?;
+    let note = r.optional(&object, "note").map(Str::from);
+    match (object.get("id"), object.get("name")) {
+        (Some(written), _) => {
+            let id = r.required(&object, "id")?;
+            if object.get("framework").is_some() || object.get("name").is_some() {
+                r.problem(
+                    raw.get(),
+                    path,
+                    "give either an ATT&CK \"id\", or a \"name\" with its \"framework\", not both",
                 );
+                return None;
             }
-            found
-        });
-        let location = self.string(&map, raw, path, "location", false);
-        let mut aliases = Vec::new();
-        for (i, a) in self.array(&map, path, "aliases").into_iter().enumerate() {
-            match serde_json::from_str::<String>(a.get()) {
-                Ok(s) => aliases.push(Str::Owned(sanitize_owned(s.into()))),
-                Err(_) => self.problem(
-                    a.get(),
-                    &format!("{path}.aliases[{i}]"),
-                    format!("expected a string, found {}", json_kind(a)),
-                ),
-            }
+            let id = attack_id(r, written, &object.path_of("id"), id)?;
+            Some(TechniqueRef::Attack { id: id.into(), note })
         }
-        Some(Arc::new(Actor { name: name?, kind: actor_type?, location, aliases }))
+        (None, Some(_)) => {
+            let name = r.required(&object, "name")?;
+            let framework = r.optional(&object, "framework").map(Str::from);
+            Some(TechniqueRef::Other { name: name.into(), framework, note })
+        }
+        (None, None) => {
+            r.problem(raw.get(), path, "expected an ATT&CK \"id\" (T1566.001) or a \"name\"");
+            None
+        }
     }
+}
 
-    pub fn source(&mut self, raw: &'a RawValue, path: &str) -> Option<Source> {
-        let map = self.object(raw, path, &["title", "publisher", "url", "date"])?;
-        let title = self.string(&map, raw, path, "title", false);
-        let publisher = self.string(&map, raw, path, "publisher", false);
-        let url = self.string(&map, raw, path, "url", false);
-        let date = match self.string(&map, raw, path, "date", false) {
-            Some(d) => Some(self.date(map["date"], &format!("{path}.date"), &d)?),
-            None => None,
-        };
-        if title.is_none() && url.is_none() {
-            self.problem(raw.get(), path, "a source needs at least a \"title\" or a \"url\"");
-            return None;
-        }
-        Some(Source { title, publisher, url, date })
+fn attack_id(r: &mut Reader, raw: &RawValue, path: &str, id: String) -> Option<String> {
+    if is_attack_id(&id) {
+        Some(id)
+    } else {
+        r.problem(raw.get(), path, format!("invalid ATT&CK technique id {id:?}: expected T1234 or T1234.001"));
+        None
     }
+}
+
+/// An actor type, or a problem at the field naming the types there are.
+pub fn actor_type(r: &mut Reader, object: &Fields) -> Option<ActorType> {
+    let t = r.required(object, "type")?;
+    let found = ActorType::parse(&t);
+    if found.is_none() {
+        let all: Vec<_> = ActorType::ALL.iter().map(|t| t.as_str()).collect();
+        at_field(r, object, "type", format!("unknown actor type {t:?}, expected one of: {}", all.join(", ")));
+    }
+    found
+}
+
+/// An actor object, or the name or alias of an actor in the catalog.
+fn actor(r: &mut Reader, raw: &RawValue, path: &str, catalog: &ActorCatalog) -> Option<Arc<Actor>> {
+    if let Ok(name) = serde_json::from_str::<String>(raw.get()) {
+        let name = sanitize_owned(name.into());
+        let found = catalog.actor(&name);
+        if found.is_none() {
+            r.problem(raw.get(), path, unknown_actor(&name));
+        }
+        return found;
+    }
+    let object = r.object_with(raw, path, &["name", "type", "location", "aliases"])?;
+    let name = r.required(&object, "name");
+    let kind = actor_type(r, &object);
+    let location = r.optional(&object, "location").map(Str::from);
+    let mut aliases = Vec::new();
+    for (path, raw) in r.items(&object, "aliases") {
+        if let Some(alias) = item(r, raw, &path) {
+            aliases.push(Str::from(alias));
+        }
+    }
+    Some(Arc::new(Actor { name: name?.into(), kind: kind?, location, aliases }))
+}
+
+/// A source object: at least a title or an address.
+pub fn source(r: &mut Reader, raw: &RawValue, path: &str) -> Option<Source> {
+    let object = r.object_with(raw, path, &["title", "publisher", "url", "date"])?;
+    let title = r.optional(&object, "title").map(Str::from);
+    let publisher = r.optional(&object, "publisher").map(Str::from);
+    let url = r.optional(&object, "url").map(Str::from);
+    let date = match r.optional(&object, "date") {
+        Some(d) => Some(r.date_of(&object, "date", &d)?),
+        None => None,
+    };
+    if title.is_none() && url.is_none() {
+        r.problem(raw.get(), path, "a source needs at least a \"title\" or a \"url\"");
+        return None;
+    }
+    Some(Source { title, publisher, url, date })
 }
 
 /// The problem of an actor named by a string that the catalog does not know.
@@ -268,74 +179,53 @@ pub fn unknown_actor(name: &str) -> String {
 
 /// Converts one record, or reports why it cannot be.
 pub fn record(src: &Text, raw: &RawValue, actors: &ActorCatalog, out: &mut Parsed) {
-    let mut f = Fields::new(src);
-    let Some(map) = f.map(raw, "") else {
-        out.problems.append(&mut f.problems);
+    let mut r = Reader::new(src);
+    let Some(object) = r.object(raw, "") else {
+        out.problems.append(&mut r.take_problems());
         return;
     };
     // The id first, so every later problem can name the record.
-    let id = f.string(&map, raw, "", "id", true);
-    f.id = id.as_ref().map(|i| i.to_string());
-    f.unknown_fields(raw, &map, "", FIELDS);
-    let victim = f.string(&map, raw, "", "victim", true);
-    let name = f.string(&map, raw, "", "name", false).filter(|n| !n.trim().is_empty());
-    let date = f.string(&map, raw, "", "date", true).and_then(|d| f.date(map["date"], "date", &d));
-    let location = f.string(&map, raw, "", "location", false);
-    let industry = f.string(&map, raw, "", "industry", false);
-    let summary = f.string(&map, raw, "", "summary", true);
-    let description = f.string(&map, raw, "", "description", false);
-    let loss_usd = present(&map, "loss_usd").and_then(|r| match serde_json::from_str::<u64>(r.get()) {
+    let id = r.required(&object, "id");
+    r.set_record(id.clone());
+    r.unknown_fields(&object, FIELDS);
+    let victim = r.required(&object, "victim");
+    let name = r.optional(&object, "name").filter(|n| !n.trim().is_empty());
+    let date = r.required(&object, "date").and_then(|d| r.date_of(&object, "date", &d));
+    let location = r.optional(&object, "location");
+    let industry = r.optional(&object, "industry");
+    let summary = r.required(&object, "summary");
+    let description = r.optional(&object, "description");
+    let loss_usd = object.get("loss_usd").and_then(|raw| match serde_json::from_str::<u64>(raw.get()) {
         Ok(n) => Some(n),
         Err(_) => {
-            f.problem(
-                r.get(),
-                "loss_usd",
-                format!("expected a whole number of US dollars, found {}", kind_or_value(r)),
-            );
+            let found = kind_or_value(raw);
+            r.problem(raw.get(), "loss_usd", format!("expected a whole number of US dollars, found {found}"));
             None
         }
     });
-    let cia = present(&map, "cia").and_then(|r| f.cia(r));
+    let cia = object.get("cia").and_then(|raw| cia(&mut r, raw));
     let mut motives = Vec::new();
-    for (m, r) in f.strings(&map, "motives") {
+    for (m, raw, path) in words(&mut r, &object, "motives") {
         match Motive::parse(&m) {
             Some(m) if !motives.contains(&m) => motives.push(m),
             Some(_) => {}
             None => {
                 let all: Vec<_> = Motive::ALL.iter().map(|m| m.as_str()).collect();
-                let i = motives.len();
-                f.problem(
-                    r.get(),
-                    &format!("motives[{i}]"),
-                    format!("unknown motive {m:?}, expected one of: {}", all.join(", ")),
-                );
+                r.problem(raw.get(), &path, format!("unknown motive {m:?}, expected one of: {}", all.join(", ")));
             }
         }
     }
-    let ttps: Vec<_> = f
-        .array(&map, "", "ttps")
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, r)| f.ttp(r, &format!("ttps[{i}]")))
-        .collect();
-    let actors: Vec<_> = f
-        .array(&map, "", "actors")
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, r)| f.actor(r, &format!("actors[{i}]"), actors))
-        .collect();
-    let sources: Vec<_> = f
-        .array(&map, "", "sources")
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, r)| f.source(r, &format!("sources[{i}]")))
-        .collect();
-    let related: Vec<_> = f.strings(&map, "related").into_iter().map(|(s, _)| s).collect();
-    let tags: Vec<_> = f.strings(&map, "tags").into_iter().map(|(s, _)| s).collect();
+    let ttps: Vec<_> = r.items(&object, "ttps").into_iter().filter_map(|(path, raw)| ttp(&mut r, raw, &path)).collect();
+    let actors: Vec<_> =
+        r.items(&object, "actors").into_iter().filter_map(|(path, raw)| actor(&mut r, raw, &path, actors)).collect();
+    let sources: Vec<_> =
+        r.items(&object, "sources").into_iter().filter_map(|(path, raw)| source(&mut r, raw, &path)).collect();
+    let related: Vec<Str> = words(&mut r, &object, "related").into_iter().map(|(s, ..)| s.into()).collect();
+    let tags: Vec<Str> = words(&mut r, &object, "tags").into_iter().map(|(s, ..)| s.into()).collect();
 
-    if !f.problems.is_empty() {
-        out.problems.append(&mut f.problems);
-        out.rejected.push(id.map_or_else(|| format!("record at {}:{}", src.file, pos_str(src, raw)), String::from));
+    if r.count() > 0 {
+        out.problems.append(&mut r.take_problems());
+        out.rejected.push(id.unwrap_or_else(|| format!("record at {}:{}", src.file, pos_str(src, raw))));
         return;
     }
     let (Some(id), Some(victim), Some(date), Some(summary)) = (id, victim, date, summary) else {
@@ -343,14 +233,14 @@ pub fn record(src: &Text, raw: &RawValue, actors: &ActorCatalog, out: &mut Parse
     };
     out.incidents.push((
         Incident {
-            id,
-            victim,
-            name,
+            id: id.into(),
+            victim: victim.into(),
+            name: name.map(Str::from),
             date,
-            location,
-            industry,
-            summary,
-            description,
+            location: location.map(Str::from),
+            industry: industry.map(Str::from),
+            summary: summary.into(),
+            description: description.map(Str::from),
             loss_usd,
             cia,
             motives,
@@ -367,22 +257,6 @@ pub fn record(src: &Text, raw: &RawValue, actors: &ActorCatalog, out: &mut Parse
 fn pos_str(src: &Text, raw: &RawValue) -> String {
     let p = src.position_of(raw.get());
     format!("{}:{}", p.line, p.col)
-}
-
-/// A field that is there and not `null` (null reads as absent).
-fn present<'a>(map: &Map<'a>, key: &str) -> Option<&'a RawValue> {
-    map.get(key).copied().filter(|r| r.get() != "null")
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
-}
-
-/// Where a key is written inside its object's text, so unknown fields point at the key itself.
-fn field_key<'t>(object: &'t str, key: &str, value: &RawValue) -> &'t str {
-    let value_at = (value.get().as_ptr() as usize).saturating_sub(object.as_ptr() as usize);
-    let quoted = format!("\"{key}\"");
-    object[..value_at.min(object.len())].rfind(&quoted).map_or(object, |i| &object[i..])
 }
 
 fn kind_or_value(raw: &RawValue) -> String {

@@ -199,7 +199,6 @@ impl<'s> Reader<'s> {
 
 /// The strict reading of the native format: fields checked against the allowed ones, required
 /// strings, arrays of objects, dates.
-#[cfg_attr(not(test), expect(dead_code, reason = "the native loader's careful path moves onto these"))]
 impl Reader<'_> {
     /// A JSON object whose fields must be among `allowed`: a typo must not make a field vanish
     /// silently. Each unknown field is a problem at its key.
@@ -248,11 +247,11 @@ impl Reader<'_> {
         self.string(Some(raw), &fields.path_of(key))
     }
 
-    /// A date written `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
-    pub fn date(&mut self, raw: Option<&RawValue>, path: &str) -> Option<PartialDate> {
-        let raw = present(raw)?;
-        let s: String = self.typed(raw, path, "a date string")?;
-        PartialDate::parse(&s).map_err(|e| self.problem(raw.get(), path, e)).ok()
+    /// The date a field holds, read as a string already (`required` or `optional`): `YYYY`,
+    /// `YYYY-MM` or `YYYY-MM-DD`; anything else is a problem at the field.
+    pub fn date_of(&mut self, fields: &Fields, key: &str, written: &str) -> Option<PartialDate> {
+        let at = fields.get(key).map_or(fields.raw.get(), RawValue::get);
+        PartialDate::parse(written).map_err(|e| self.problem(at, &fields.path_of(key), e)).ok()
     }
 }
 
@@ -390,7 +389,8 @@ mod tests {
         assert_eq!(r.text_of(&f, "b"), None);
         assert_eq!(r.optional(&f, "b").as_deref(), Some("   "), "the strict reading keeps what was written");
         assert_eq!(r.count(), 0);
-        assert_eq!(r.date(f.get("c"), "c"), None);
+        let written = r.optional(&f, "c").unwrap();
+        assert_eq!(r.date_of(&f, "c", &written), None);
         assert_eq!(r.timestamp_day(f.get("d"), "d").map(|d| d.to_string()).as_deref(), Some("2016-01-08"));
         assert_eq!(r.text_of(&f, "e"), None);
         let p = r.take_problems();
