@@ -20,7 +20,7 @@ use crate::taxii::{self, Auth, TaxiiOptions};
     name = "incidents",
     version,
     about = "Browse cyber-incident datasets in the terminal",
-    long_about = "Browse cyber-incident datasets in the terminal.\n\nWith no PATH, the bundled dataset is used. PATHs may be native JSON or JSON Lines files, or directories of them.",
+    long_about = "Browse cyber-incident datasets in the terminal.\n\nWith no PATH, the bundled dataset is used. PATHs may be files or directories of native JSON or JSON Lines, VERIS incidents or STIX bundles, or the URLs of TAXII 2.1 collections.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
