@@ -54,11 +54,11 @@ pub fn parse_catalog(file: &str, text: &str) -> Result<ActorCatalog, LoadError> 
         r.unknown_fields(&object, FIELDS);
         let kind = fields::actor_type(&mut r, &object);
         let attack_id = r.optional(&object, "attack_id");
-        if let (Some(id), Some(written)) = (&attack_id, object.get("attack_id"))
+        if let Some(id) = &attack_id
             && !is_group_id(id)
         {
-            r.problem(
-                written.get(),
+            r.problem_at_field(
+                &object,
                 "attack_id",
                 format!("invalid ATT&CK group id {id:?}: expected G and four digits, as in G0032"),
             );

@@ -35,35 +35,26 @@ const FIELDS: &[&str] = &[
     "tags",
 ];
 
-/// A string item of a list, as written: `null` or another kind is a problem at its place.
+/// A string item of a list as written, not yet sanitised: `null` or another kind is a problem at
+/// its place.
 fn item(r: &mut Reader, raw: &RawValue, path: &str) -> Option<String> {
-    match serde_json::from_str::<String>(raw.get()) {
-        Ok(s) => Some(sanitize_owned(s.into())),
-        Err(_) => {
-            r.problem(raw.get(), path, format!("expected a string, found {}", json_kind(raw)));
-            None
-        }
-    }
+    serde_json::from_str(raw.get()).map_err(|_| r.wrong(raw, path, "a string")).ok()
 }
 
 /// A list field of words (motives, related ids, tags, a catalog actor's aliases): each a string,
-/// not blank. Each comes with its value and its path, for problems found later.
+/// not blank as written. Each comes sanitised, with its value and its path, for problems found
+/// later.
 pub fn words<'a>(r: &mut Reader, object: &Fields<'a>, key: &str) -> Vec<(String, &'a RawValue, String)> {
     let mut out = Vec::new();
     for (path, raw) in r.items(object, key) {
-        match serde_json::from_str::<String>(raw.get()) {
-            Ok(s) if !s.trim().is_empty() => out.push((sanitize_owned(s.into()), raw, path)),
-            Ok(_) => r.problem(raw.get(), &path, "must not be empty"),
-            Err(_) => r.problem(raw.get(), &path, format!("expected a string, found {}", json_kind(raw))),
+        let Some(s) = item(r, raw, &path) else { continue };
+        if s.trim().is_empty() {
+            r.problem(raw.get(), &path, "must not be empty");
+        } else {
+            out.push((sanitize_owned(s.into()), raw, path));
         }
     }
     out
-}
-
-/// A problem at a field of `object` that is known to be there.
-fn at_field(r: &mut Reader, object: &Fields, key: &str, message: String) {
-    let at = object.get(key).map_or(object.raw.get(), RawValue::get);
-    r.problem(at, &object.path_of(key), message);
 }
 
 fn cia(r: &mut Reader, raw: &RawValue) -> Option<Cia> {
@@ -72,7 +63,11 @@ fn cia(r: &mut Reader, raw: &RawValue) -> Option<Cia> {
         let value = r.required(&object, key)?;
         let found = Impact::parse(&value);
         if found.is_none() {
-            at_field(r, &object, key, format!("unknown value {value:?}, expected affected, not-affected or unknown"));
+            r.problem_at_field(
+                &object,
+                key,
+                format!("unknown value {value:?}, expected affected, not-affected or unknown"),
+            );
         }
         found
     };
@@ -128,7 +123,7 @@ pub fn actor_type(r: &mut Reader, object: &Fields) -> Option<ActorType> {
     let found = ActorType::parse(&t);
     if found.is_none() {
         let all: Vec<_> = ActorType::ALL.iter().map(|t| t.as_str()).collect();
-        at_field(r, object, "type", format!("unknown actor type {t:?}, expected one of: {}", all.join(", ")));
+        r.problem_at_field(object, "type", format!("unknown actor type {t:?}, expected one of: {}", all.join(", ")));
     }
     found
 }
@@ -150,7 +145,7 @@ fn actor(r: &mut Reader, raw: &RawValue, path: &str, catalog: &ActorCatalog) -> 
     let mut aliases = Vec::new();
     for (path, raw) in r.items(&object, "aliases") {
         if let Some(alias) = item(r, raw, &path) {
-            aliases.push(Str::from(alias));
+            aliases.push(Str::from(sanitize_owned(alias.into())));
         }
     }
     Some(Arc::new(Actor { name: name?.into(), kind: kind?, location, aliases }))

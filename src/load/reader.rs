@@ -90,8 +90,15 @@ impl<'s> Reader<'s> {
         });
     }
 
-    fn wrong(&mut self, raw: &RawValue, path: &str, expected: &str) {
+    /// A value of the wrong kind: `expected a string, found a number`.
+    pub fn wrong(&mut self, raw: &RawValue, path: &str, expected: &str) {
         self.problem(raw.get(), path, format!("expected {expected}, found {}", json_kind(raw)));
+    }
+
+    /// A problem with a field's value, at the value (or at its object when it is not there).
+    pub fn problem_at_field(&mut self, fields: &Fields, key: &str, message: impl Into<String>) {
+        let at = fields.get(key).map_or(fields.raw.get(), RawValue::get);
+        self.problem(at, &fields.path_of(key), message);
     }
 
     /// Any value serde can read into `T`; `expected` says what in a problem ("a whole number").
@@ -250,8 +257,7 @@ impl Reader<'_> {
     /// The date a field holds, read as a string already (`required` or `optional`): `YYYY`,
     /// `YYYY-MM` or `YYYY-MM-DD`; anything else is a problem at the field.
     pub fn date_of(&mut self, fields: &Fields, key: &str, written: &str) -> Option<PartialDate> {
-        let at = fields.get(key).map_or(fields.raw.get(), RawValue::get);
-        PartialDate::parse(written).map_err(|e| self.problem(at, &fields.path_of(key), e)).ok()
+        PartialDate::parse(written).map_err(|e| self.problem_at_field(fields, key, e)).ok()
     }
 }
 
