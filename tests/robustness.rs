@@ -103,6 +103,16 @@ const PIECES: &[&str] = &[
     "tru",
     "\\",
     "\"actors\": [\"HIDDEN COBRA\"], ",
+    // What a hand-written reader could wrongly take: a field twice, an escaped key, numbers serde
+    // does not read as counts, text that must be cleaned.
+    "\"id\": \"again\", ",
+    "\"vict\\u0069m\": ",
+    "01",
+    "-0",
+    "1.5",
+    "\u{7f}",
+    "\u{85}",
+    "\\u001b[31m",
 ];
 
 /// One edit of a text: where (as a share of its length), what, and with which piece.
@@ -184,6 +194,34 @@ proptest! {
     }
 
     #[test]
+    fn token_edits_of_a_record_are_read_the_same_by_both_paths(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0..3u8, select(TOKENS)), 1..4),
+        lines in any::<bool>(),
+        block in 1..64usize,
+    ) {
+        // Edits at token boundaries break the syntax far more often than edits of bytes do: a
+        // comma before a closer, a field twice, a value of the wrong kind where a reader by hand
+        // could slip.
+        let mut tokens: Vec<&str> = RECORD.split("  ").collect();
+        for (at, kind, token) in &edits {
+            let i = at.index(tokens.len() + 1);
+            match kind {
+                0 => tokens.insert(i, token),
+                1 if i < tokens.len() => {
+                    tokens.remove(i);
+                }
+                _ if i < tokens.len() => tokens[i] = token,
+                _ => tokens.push(token),
+            }
+        }
+        let record = tokens.join(" ");
+        let text = if lines { format!("{record}\n{record}") } else { format!("[{record}, {record}]") };
+        let name = if lines { "t.jsonl" } else { "t.json" };
+        let parsed = parse_both(&text, name, block);
+        prop_assert!(parsed.rejected.len() <= parsed.problems.len());
+    }
+
+    #[test]
     fn random_queries_never_panic(words in prop::collection::vec(select(QUERY_WORDS), 0..7)) {
         let q: String = words.concat();
         let d = corpus();
@@ -199,6 +237,51 @@ proptest! {
         }
     }
 }
+
+/// A record with every kind of field, its tokens two spaces apart.
+const RECORD: &str = concat!(
+    r#"{  "id"  :  "r1"  ,  "victim"  :  "Caf\u00e9 \"Bank\""  ,  "name"  :  "Op"  ,  "date"  :  "2023-07"  ,  "#,
+    r#""location"  :  null  ,  "summary"  :  "s"  ,  "loss_usd"  :  37300000  ,  "cia"  :  {  "#,
+    r#""confidentiality"  :  "affected"  ,  "integrity"  :  "unknown"  ,  "availability"  :  "not-affected"  "#,
+    r#"}  ,  "motives"  :  [  "financial"  ]  ,  "ttps"  :  [  "T1566"  ,  {  "id"  :  "T1078"  ,  "note"  :  "n"  "#,
+    r#"}  ,  {  "name"  :  "x"  ,  "framework"  :  "f"  }  ]  ,  "actors"  :  [  "Lazarus Group"  ,  {  "name"  :  "#,
+    r#""Crew"  ,  "type"  :  "organized-crime"  ,  "aliases"  :  [  "C"  ]  }  ]  ,  "sources"  :  [  {  "title"  :  "#,
+    r#""t"  ,  "url"  :  "https://example.org"  ,  "date"  :  "2023"  }  ]  ,  "related"  :  [  "r0"  ]  ,  "#,
+    r#""tags"  :  [  "crypto"  ]  }"#,
+);
+
+/// Tokens an edit puts into a record.
+const TOKENS: &[&str] = &[
+    "\u{c}",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "null",
+    "true",
+    "0",
+    "01",
+    "-0",
+    "1.5",
+    "1e2",
+    "\"\"",
+    "\" \"",
+    "\"x\"",
+    "\"id\"",
+    "\"name\"",
+    "\"note\"",
+    "\"date\"",
+    "\"2023-13\"",
+    "\"T1566\"",
+    "\"\\u0061\"",
+    "\"a\\u0000b\"",
+    "\"\u{85}\"",
+    "\"\u{7f}\"",
+    "\"tab\there\"",
+    "\"\\ud800\"",
+];
 
 const QUERY_WORDS: &[&str] = &[
     "actor:",
@@ -237,4 +320,37 @@ fn the_auto_format_reads_mangled_files_the_same_as_native() {
         Format::Native
     );
     assert!(!out.problems.is_empty());
+}
+
+#[test]
+fn the_record_that_token_edits_start_from_is_valid() {
+    let parsed = parse_both(&format!("[{RECORD}]"), "t.json", 4096);
+    assert_eq!(parsed.problems, vec![]);
+    assert_eq!(parsed.incidents.len(), 1);
+}
+
+#[test]
+fn every_single_token_edit_of_a_record_is_read_the_same_by_both_paths() {
+    let tokens: Vec<&str> = RECORD.split("  ").collect();
+    let mut texts = Vec::new();
+    for i in 0..=tokens.len() {
+        if i < tokens.len() {
+            let mut t = tokens.clone();
+            t.remove(i);
+            texts.push(t.join(" "));
+        }
+        for token in TOKENS {
+            let mut t = tokens.clone();
+            t.insert(i, token);
+            texts.push(t.join(" "));
+            if i < tokens.len() {
+                let mut t = tokens.clone();
+                t[i] = token;
+                texts.push(t.join(" "));
+            }
+        }
+    }
+    for record in texts {
+        parse_both(&format!("[{record}]"), "t.json", 4096);
+    }
 }

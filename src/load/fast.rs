@@ -1,5 +1,5 @@
-//! The fast path for native records: one typed parse straight from the record's bytes, then the
-//! same semantic checks as the careful path. Its text is lent from the file rather than copied:
+//! The fast path for native records: one pass of a strict lexer over the record's bytes
+//! (`lexer.rs`), reading each field as it comes, with the same semantic checks as the careful path. Its text is lent from the file rather than copied:
 //! the parse notes where each string is in the batch's buffer; strings written with escapes (or
 //! needing cleaning) are decoded in that buffer, in place, once the batch is parsed; then the
 //! incidents borrow their text from it.
@@ -13,113 +13,12 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use foldhash::HashSet;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
+use super::lexer::{Lexer, Lit, hex4};
 use crate::model::{
     Actor, ActorCatalog, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, Str, TechniqueRef,
-    is_attack_id, needs_cleaning, sanitize, sanitize_owned,
+    is_attack_id, sanitize, sanitize_owned,
 };
-
-/// A field as written, not yet read: strings are looked at without being decoded.
-type Raw<'a> = &'a RawValue;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Record<'a> {
-    #[serde(borrow)]
-    id: Raw<'a>,
-    #[serde(borrow)]
-    victim: Raw<'a>,
-    #[serde(borrow)]
-    name: Option<Raw<'a>>,
-    #[serde(borrow)]
-    date: Raw<'a>,
-    #[serde(borrow)]
-    location: Option<Raw<'a>>,
-    #[serde(borrow)]
-    industry: Option<Raw<'a>>,
-    #[serde(borrow)]
-    summary: Raw<'a>,
-    #[serde(borrow)]
-    description: Option<Raw<'a>>,
-    loss_usd: Option<u64>,
-    #[serde(borrow)]
-    cia: Option<CiaRecord<'a>>,
-    #[serde(borrow)]
-    motives: Option<Vec<Raw<'a>>>,
-    #[serde(borrow)]
-    ttps: Option<Vec<Raw<'a>>>,
-    #[serde(borrow)]
-    actors: Option<Vec<Raw<'a>>>,
-    #[serde(borrow)]
-    sources: Option<Vec<SourceRecord<'a>>>,
-    #[serde(borrow)]
-    related: Option<Vec<Raw<'a>>>,
-    #[serde(borrow)]
-    tags: Option<Vec<Raw<'a>>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CiaRecord<'a> {
-    #[serde(borrow)]
-    confidentiality: Raw<'a>,
-    #[serde(borrow)]
-    integrity: Raw<'a>,
-    #[serde(borrow)]
-    availability: Raw<'a>,
-    #[serde(borrow)]
-    note: Option<Raw<'a>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TtpObject<'a> {
-    #[serde(borrow)]
-    id: Option<Raw<'a>>,
-    #[serde(borrow)]
-    name: Option<Raw<'a>>,
-    #[serde(borrow)]
-    framework: Option<Raw<'a>>,
-    #[serde(borrow)]
-    note: Option<Raw<'a>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ActorObject<'a> {
-    #[serde(borrow)]
-    name: Raw<'a>,
-    #[serde(borrow, rename = "type")]
-    kind: Raw<'a>,
-    #[serde(borrow)]
-    location: Option<Raw<'a>>,
-    #[serde(borrow)]
-    aliases: Option<Vec<Raw<'a>>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SourceRecord<'a> {
-    #[serde(borrow)]
-    title: Option<Raw<'a>>,
-    #[serde(borrow)]
-    publisher: Option<Raw<'a>>,
-    #[serde(borrow)]
-    url: Option<Raw<'a>>,
-    #[serde(borrow)]
-    date: Option<Raw<'a>>,
-}
-
-/// Where a string's text is in the batch's buffer (without its quotes), and whether it must be
-/// decoded or cleaned there before it can be lent.
-#[derive(Debug, Clone, Copy)]
-struct Lit {
-    start: u32,
-    end: u32,
-    work: bool,
-}
 
 /// A string of a record the fast path took: lent from the buffer when the batch is done, or
 /// owned already (text that had to be read to be checked, and was written with escapes).
@@ -178,55 +77,123 @@ struct PendingSource {
 
 /// Reads one record's text (a slice of `buffer`), or `None` to send it down the careful path.
 /// Each rule mirrors the careful path's (`fields.rs`): text is sanitised before it is checked,
-/// required text must not be blank, null reads as absent.
+/// required text must not be blank, null reads as absent. Like a typed parse that denies unknown
+/// fields, it refuses a record with an unknown or repeated field, or without a required one.
 pub fn record(text: &str, buffer: &str, actors: &ActorCatalog) -> Option<Pending> {
-    let r: Record = serde_json::from_str(text).ok()?;
+    let mut lx = Lexer::within(buffer, text)?;
     let at = Reader { buffer };
-    let date = PartialDate::parse(&at.checked(r.date)?.1).ok()?;
-    let cia = match r.cia {
-        None => None,
-        Some(c) => Some((
-            at.impact(c.confidentiality)?,
-            at.impact(c.integrity)?,
-            at.impact(c.availability)?,
-            at.optional(c.note)?,
-        )),
-    };
-    let mut motives = Vec::new();
-    for m in r.motives.unwrap_or_default() {
-        let m = Motive::parse(&at.listed(m)?.1)?;
-        if !motives.contains(&m) {
-            motives.push(m);
+    let mut fields = Fields::default();
+    let (mut id, mut victim, mut date, mut summary) = (None, None, None, None);
+    let (mut name, mut location, mut industry, mut description, mut loss_usd, mut cia) =
+        (None, None, None, None, None, None);
+    let (mut motives, mut ttps, mut sources, mut related, mut tags) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut named = Vec::new();
+    lx.object(|lx, key| {
+        match fields.first(key, RECORD)? {
+            "id" => id = Some(at.required(lx.string()?)?),
+            "victim" => victim = Some(at.required(lx.string()?)?),
+            "date" => date = Some(PartialDate::parse(&at.checked(lx.string()?)?.1).ok()?),
+            "summary" => summary = Some(at.required(lx.string()?)?),
+            "name" => {
+                // A blank name is no name.
+                name = if lx.null() { None } else { at.checked(lx.string()?).filter(|(_, t)| !t.trim().is_empty()) };
+            }
+            "location" => location = at.optional(lx)?,
+            "industry" => industry = at.optional(lx)?,
+            "description" => description = at.optional(lx)?,
+            "loss_usd" => loss_usd = if lx.null() { None } else { Some(lx.count()?) },
+            "cia" => cia = if lx.null() { None } else { Some(at.cia(lx)?) },
+            "motives" => list(lx, &mut motives, |lx| Motive::parse(&at.listed(lx.string()?)?.1))?,
+            "ttps" => list(lx, &mut ttps, |lx| at.ttp(lx))?,
+            "actors" => list(lx, &mut named, |lx| at.actor(lx, actors))?,
+            "sources" => list(lx, &mut sources, |lx| at.source(lx))?,
+            "related" => list(lx, &mut related, |lx| Some(at.listed(lx.string()?)?.0))?,
+            "tags" => list(lx, &mut tags, |lx| Some(at.listed(lx.string()?)?.0))?,
+            _ => return None,
+        }
+        Some(())
+    })?;
+    if !lx.at_end() {
+        return None;
+    }
+    // A motive named twice counts once.
+    let mut unique = Vec::with_capacity(motives.len());
+    for m in motives {
+        if !unique.contains(&m) {
+            unique.push(m);
         }
     }
-    let ttps = r.ttps.unwrap_or_default().into_iter().map(|t| at.ttp(t)).collect::<Option<Vec<_>>>()?;
-    let actors = r.actors.unwrap_or_default().into_iter().map(|a| at.actor(a, actors)).collect::<Option<Vec<_>>>()?;
-    let sources = r.sources.unwrap_or_default().into_iter().map(|s| at.source(s)).collect::<Option<Vec<_>>>()?;
-    let related =
-        r.related.unwrap_or_default().into_iter().map(|x| at.listed(x).map(|v| v.0)).collect::<Option<_>>()?;
-    let tags = r.tags.unwrap_or_default().into_iter().map(|x| at.listed(x).map(|v| v.0)).collect::<Option<_>>()?;
-    let name = match r.name {
-        None => None,
-        // A blank name is no name.
-        Some(n) => at.checked(n).filter(|(_, text)| !text.trim().is_empty()).map(|(v, _)| v),
-    };
     Some(Pending {
-        id: at.required(r.id)?,
-        victim: at.required(r.victim)?,
-        name,
-        date,
-        location: at.optional(r.location)?,
-        industry: at.optional(r.industry)?,
-        summary: at.required(r.summary)?,
-        description: at.optional(r.description)?,
-        loss_usd: r.loss_usd,
+        id: id?,
+        victim: victim?,
+        name: name.map(|(v, _)| v),
+        date: date?,
+        location,
+        industry,
+        summary: summary?,
+        description,
+        loss_usd,
         cia,
-        motives,
+        motives: unique,
         ttps,
-        actors,
+        actors: named,
         sources,
         related,
         tags,
+    })
+}
+
+/// The fields of a record, and of the objects inside one.
+const RECORD: &[&str] = &[
+    "id",
+    "victim",
+    "name",
+    "date",
+    "location",
+    "industry",
+    "summary",
+    "description",
+    "loss_usd",
+    "cia",
+    "motives",
+    "ttps",
+    "actors",
+    "sources",
+    "related",
+    "tags",
+];
+const CIA: &[&str] = &["confidentiality", "integrity", "availability", "note"];
+const TTP: &[&str] = &["id", "name", "framework", "note"];
+const ACTOR: &[&str] = &["name", "type", "location", "aliases"];
+const SOURCE: &[&str] = &["title", "publisher", "url", "date"];
+
+/// The fields an object has shown so far.
+#[derive(Default)]
+struct Fields(u32);
+
+impl Fields {
+    /// The name of field `key` of `known`, the first time it is seen; `None` for an unknown field
+    /// or one written twice.
+    fn first(&mut self, key: &[u8], known: &[&'static str]) -> Option<&'static str> {
+        let n = known.iter().position(|k| k.as_bytes() == key)?;
+        let bit = 1 << n;
+        if self.0 & bit != 0 {
+            return None;
+        }
+        self.0 |= bit;
+        Some(known[n])
+    }
+}
+
+/// A list field, each item read by `item` onto `out`: `null` reads as an empty list.
+fn list<T>(lx: &mut Lexer, out: &mut Vec<T>, mut item: impl FnMut(&mut Lexer) -> Option<T>) -> Option<()> {
+    if lx.null() {
+        return Some(());
+    }
+    lx.array(|lx| {
+        out.push(item(lx)?);
+        Some(())
     })
 }
 
@@ -236,64 +203,49 @@ struct Reader<'b> {
 }
 
 impl Reader<'_> {
-    /// A string field: where its text is, or `None` for anything that is not a well-formed string.
-    fn lit(&self, raw: Raw) -> Option<Lit> {
-        let written = raw.get();
-        let inner = written.strip_prefix('"')?.strip_suffix('"')?;
-        let start = (inner.as_ptr() as usize).checked_sub(self.buffer.as_ptr() as usize)?;
-        if plain(inner.as_bytes()) {
-            let end = start + inner.len();
-            return Some(Lit { start: u32::try_from(start).ok()?, end: u32::try_from(end).ok()?, work: false });
-        }
-        let escaped = memchr::memchr(b'\\', inner.as_bytes()).is_some();
-        if escaped && !escapes_are_valid(inner.as_bytes()) {
-            return None;
-        }
-        let work = escaped || needs_cleaning(inner);
-        Some(Lit { start: u32::try_from(start).ok()?, end: u32::try_from(start + inner.len()).ok()?, work })
+    fn text(&self, lit: Lit) -> &str {
+        &self.buffer[lit.start as usize..lit.end as usize]
+    }
+
+    /// The text of a string that needs work, decoded and cleaned.
+    fn decoded(&self, lit: Lit) -> Option<String> {
+        // The quotes are around the text in the buffer.
+        let quoted = self.buffer.get(lit.start as usize - 1..lit.end as usize + 1)?;
+        let decoded: String = serde_json::from_str(quoted).ok()?;
+        Some(sanitize_owned(decoded.into()))
     }
 
     /// A string whose text must be read now, to be checked: the value, and its text as it will be
     /// shown. Text that needs decoding is decoded (and owned) here.
-    fn checked(&self, raw: Raw) -> Option<(Val, Cow<'_, str>)> {
-        let lit = self.lit(raw)?;
+    fn checked(&self, lit: Lit) -> Option<(Val, Cow<'_, str>)> {
         if lit.work {
-            let decoded: String = serde_json::from_str(raw.get()).ok()?;
-            let clean = sanitize_owned(decoded.into());
+            let clean = self.decoded(lit)?;
             Some((Val::Owned(clean.clone()), Cow::Owned(clean)))
         } else {
-            Some((Val::Lent(lit), Cow::Borrowed(&self.buffer[lit.start as usize..lit.end as usize])))
+            Some((Val::Lent(lit), Cow::Borrowed(self.text(lit))))
         }
     }
 
     /// Required text: sanitised, and not blank once sanitised.
-    fn required(&self, raw: Raw) -> Option<Val> {
-        let lit = self.lit(raw)?;
-        if lit.work {
-            let (v, text) = self.checked(raw)?;
-            return (!text.trim().is_empty()).then_some(v);
-        }
-        let text = &self.buffer[lit.start as usize..lit.end as usize];
-        (!text.trim().is_empty()).then_some(Val::Lent(lit))
+    fn required(&self, lit: Lit) -> Option<Val> {
+        let (v, text) = self.checked(lit)?;
+        (!text.trim().is_empty()).then_some(v)
     }
 
-    /// Optional text: `Some(None)` when absent, `None` when it is not a string.
-    fn optional(&self, raw: Option<Raw>) -> Option<Option<Val>> {
-        match raw {
-            None => Some(None),
-            Some(raw) => self.lit(raw).map(|lit| Some(Val::Lent(lit))),
-        }
+    /// Optional text: `Some(None)` for `null`, `None` when it is not a string.
+    fn optional(&self, lx: &mut Lexer) -> Option<Option<Val>> {
+        if lx.null() { Some(None) } else { lx.string().map(|lit| Some(Val::Lent(lit))) }
     }
 
     /// An item of a list of words (motives, related ids, tags): not blank as written, then
     /// sanitised. Returns the value and its text.
-    fn listed(&self, raw: Raw) -> Option<(Val, Cow<'_, str>)> {
-        let lit = self.lit(raw)?;
+    fn listed(&self, lit: Lit) -> Option<(Val, Cow<'_, str>)> {
         if !lit.work {
-            let text = &self.buffer[lit.start as usize..lit.end as usize];
+            let text = self.text(lit);
             return (!text.trim().is_empty()).then_some((Val::Lent(lit), Cow::Borrowed(text)));
         }
-        let decoded: String = serde_json::from_str(raw.get()).ok()?;
+        let quoted = self.buffer.get(lit.start as usize - 1..lit.end as usize + 1)?;
+        let decoded: String = serde_json::from_str(quoted).ok()?;
         if decoded.trim().is_empty() {
             return None;
         }
@@ -301,68 +253,104 @@ impl Reader<'_> {
         Some((Val::Owned(clean.clone()), Cow::Owned(clean)))
     }
 
-    fn impact(&self, raw: Raw) -> Option<Impact> {
-        let (_, text) = self.checked(raw)?;
+    fn impact(&self, lit: Lit) -> Option<Impact> {
+        let (_, text) = self.checked(lit)?;
         if text.trim().is_empty() {
             return None;
         }
         Impact::parse(&text)
     }
 
-    fn ttp(&self, raw: Raw) -> Option<PendingTtp> {
-        if raw.get().starts_with('"') {
+    fn cia(&self, lx: &mut Lexer) -> Option<(Impact, Impact, Impact, Option<Val>)> {
+        let mut fields = Fields::default();
+        let (mut c, mut i, mut a, mut note) = (None, None, None, None);
+        lx.object(|lx, key| {
+            match fields.first(key, CIA)? {
+                "confidentiality" => c = Some(self.impact(lx.string()?)?),
+                "integrity" => i = Some(self.impact(lx.string()?)?),
+                "availability" => a = Some(self.impact(lx.string()?)?),
+                _ => note = self.optional(lx)?,
+            }
+            Some(())
+        })?;
+        Some((c?, i?, a?, note))
+    }
+
+    fn ttp(&self, lx: &mut Lexer) -> Option<PendingTtp> {
+        if lx.next_is(b'"') {
             // As written: an id with anything to decode or clean would not have the ATT&CK shape.
-            let lit = self.lit(raw)?;
-            let id = &self.buffer[lit.start as usize..lit.end as usize];
-            return (!lit.work && is_attack_id(id)).then_some(PendingTtp::Attack { id: Val::Lent(lit), note: None });
+            let lit = lx.string()?;
+            return (!lit.work && is_attack_id(self.text(lit)))
+                .then_some(PendingTtp::Attack { id: Val::Lent(lit), note: None });
         }
-        let o: TtpObject = serde_json::from_str(raw.get()).ok()?;
-        let note = self.optional(o.note)?;
-        match (o.id, o.name) {
-            (Some(id), None) if o.framework.is_none() => {
+        let mut fields = Fields::default();
+        let (mut id, mut name, mut framework, mut note) = (None, None, None, None);
+        lx.object(|lx, key| {
+            let value = self.optional(lx)?;
+            match fields.first(key, TTP)? {
+                "id" => id = value,
+                "name" => name = value,
+                "framework" => framework = value,
+                _ => note = value,
+            }
+            Some(())
+        })?;
+        match (id, name) {
+            (Some(Val::Lent(id)), None) if framework.is_none() => {
                 let (id, text) = self.checked(id)?;
                 (!text.trim().is_empty() && is_attack_id(&text)).then_some(PendingTtp::Attack { id, note })
             }
-            (None, Some(name)) => {
-                Some(PendingTtp::Other { name: self.required(name)?, framework: self.optional(o.framework)?, note })
-            }
+            (None, Some(Val::Lent(name))) => Some(PendingTtp::Other { name: self.required(name)?, framework, note }),
             _ => None,
         }
     }
 
-    fn actor(&self, raw: Raw, catalog: &ActorCatalog) -> Option<PendingActor> {
-        if raw.get().starts_with('"') {
-            let name: String = serde_json::from_str(raw.get()).ok()?;
-            return catalog.actor(&sanitize_owned(name.into())).map(PendingActor::Known);
+    fn actor(&self, lx: &mut Lexer, catalog: &ActorCatalog) -> Option<PendingActor> {
+        if lx.next_is(b'"') {
+            let lit = lx.string()?;
+            let found = if lit.work { catalog.actor(&self.decoded(lit)?) } else { catalog.actor(self.text(lit)) };
+            return found.map(PendingActor::Known);
         }
-        let o: ActorObject = serde_json::from_str(raw.get()).ok()?;
-        let (_, kind) = self.checked(o.kind)?;
-        if kind.trim().is_empty() {
-            return None;
-        }
-        Some(PendingActor::Object {
-            name: self.required(o.name)?,
-            kind: ActorType::parse(&kind)?,
-            location: self.optional(o.location)?,
-            aliases: o
-                .aliases
-                .unwrap_or_default()
-                .into_iter()
-                .map(|a| self.lit(a).map(Val::Lent))
-                .collect::<Option<_>>()?,
-        })
+        let mut fields = Fields::default();
+        let (mut name, mut kind, mut location, mut aliases) = (None, None, None, Vec::new());
+        lx.object(|lx, key| {
+            match fields.first(key, ACTOR)? {
+                "name" => name = Some(self.required(lx.string()?)?),
+                "type" => {
+                    let (_, kind_text) = self.checked(lx.string()?)?;
+                    if kind_text.trim().is_empty() {
+                        return None;
+                    }
+                    kind = Some(ActorType::parse(&kind_text)?);
+                }
+                "location" => location = self.optional(lx)?,
+                _ => list(lx, &mut aliases, |lx| lx.string().map(Val::Lent))?,
+            }
+            Some(())
+        })?;
+        Some(PendingActor::Object { name: name?, kind: kind?, location, aliases })
     }
 
-    fn source(&self, s: SourceRecord) -> Option<PendingSource> {
-        let date = match s.date {
-            Some(d) => Some(PartialDate::parse(&self.checked(d)?.1).ok()?),
-            None => None,
-        };
-        let (title, url) = (self.optional(s.title)?, self.optional(s.url)?);
+    fn source(&self, lx: &mut Lexer) -> Option<PendingSource> {
+        let mut fields = Fields::default();
+        let (mut title, mut publisher, mut url, mut date) = (None, None, None, None);
+        lx.object(|lx, key| {
+            match fields.first(key, SOURCE)? {
+                "title" => title = self.optional(lx)?,
+                "publisher" => publisher = self.optional(lx)?,
+                "url" => url = self.optional(lx)?,
+                _ => {
+                    if !lx.null() {
+                        date = Some(PartialDate::parse(&self.checked(lx.string()?)?.1).ok()?);
+                    }
+                }
+            }
+            Some(())
+        })?;
         if title.is_none() && url.is_none() {
             return None;
         }
-        Some(PendingSource { title, publisher: self.optional(s.publisher)?, url, date })
+        Some(PendingSource { title, publisher, url, date })
     }
 }
 
@@ -490,21 +478,6 @@ impl Pending {
     }
 }
 
-/// Whether a string's text, as written, has nothing to decode and nothing to clean: no backslash,
-/// no byte below 0x20, no DEL and no 0xC2 (the lead byte of C1 controls). One pass, 32 bytes at a
-/// time without early exits (vector compares), for the nearly all strings that are plain; the
-/// rest are looked at closely by `lit`.
-fn plain(bytes: &[u8]) -> bool {
-    let odd = |b: u8| u8::from(b < 0x20) | u8::from(b == 0x7f) | u8::from(b == 0xc2) | u8::from(b == b'\\');
-    let mut chunks = bytes.chunks_exact(32);
-    for chunk in chunks.by_ref() {
-        if chunk.iter().fold(0, |acc, &b| acc | odd(b)) != 0 {
-            return false;
-        }
-    }
-    chunks.remainder().iter().all(|&b| odd(b) == 0)
-}
-
 /// `items` mapped into a list of their own size. `collect` would reuse the pending list's
 /// allocation, larger than the incident needs, and keep it for the rest of the run: a million
 /// records' worth of room that holds nothing.
@@ -512,41 +485,6 @@ fn exact<T, U>(items: Vec<T>, f: impl FnMut(T) -> U) -> Vec<U> {
     let mut out = Vec::with_capacity(items.len());
     out.extend(items.into_iter().map(f));
     out
-}
-
-/// Whether the escapes of a JSON string's text are ones serde would decode: a known letter, four
-/// hex digits after `\u`, surrogates in pairs.
-fn escapes_are_valid(text: &[u8]) -> bool {
-    let mut i = 0;
-    while let Some(at) = memchr::memchr(b'\\', &text[i..]) {
-        i += at + 1;
-        match text.get(i) {
-            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 1,
-            Some(b'u') => {
-                let Some(unit) = hex4(&text[i + 1..]) else { return false };
-                i += 5;
-                match unit {
-                    0xd800..=0xdbff => {
-                        let low = text.get(i..i + 2).filter(|p| *p == b"\\u").and_then(|_| hex4(&text[i + 2..]));
-                        if !low.is_some_and(|l| (0xdc00..=0xdfff).contains(&l)) {
-                            return false;
-                        }
-                        i += 6;
-                    }
-                    0xdc00..=0xdfff => return false,
-                    _ => {}
-                }
-            }
-            _ => return false,
-        }
-    }
-    true
-}
-
-fn hex4(b: &[u8]) -> Option<u32> {
-    let digits = b.get(..4)?;
-    let s = std::str::from_utf8(digits).ok()?;
-    u32::from_str_radix(s, 16).ok().filter(|_| digits.iter().all(u8::is_ascii_hexdigit))
 }
 
 /// Decodes a JSON string's text (escapes checked already) where it is; returns its new length.
@@ -599,14 +537,10 @@ mod tests {
             (r#""plain""#, "plain"),
         ] {
             let inner = &json[1..json.len() - 1];
-            assert!(escapes_are_valid(inner.as_bytes()), "{json}");
             let mut buf = inner.as_bytes().to_vec();
             let n = unescape_in_place(&mut buf);
             assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), text);
             assert_eq!(serde_json::from_str::<String>(json).unwrap(), text, "serde agrees");
-        }
-        for bad in [r"\x", r"\u12", r"\ud800", r"\udc00x", r"\ud800\u0041"] {
-            assert!(!escapes_are_valid(bad.as_bytes()), "{bad}");
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The careful reading of a native record: field by field from the raw JSON, on the loaders'
 //! shared record reader, every problem found with its place, its record's id and its field path.
-//! Records the typed fast path cannot take come here, so their problems read exactly the same
+//! Records the fast path cannot take come here, so their problems read exactly the same
 //! whichever path met them first.
 
 use std::sync::Arc;

@@ -8,6 +8,7 @@ mod chunks;
 mod country;
 mod fast;
 mod fields;
+mod lexer;
 mod native;
 mod problem;
 mod progress;

@@ -1,0 +1,265 @@
+//! A strict reader of the JSON the fast path takes: objects, arrays, strings, `null` and whole
+//! numbers, read in place with nothing allocated. Each string is looked at once, eight bytes at a
+//! time, for its end and for anything that must be decoded or cleaned.
+//!
+//! It accepts only text serde_json accepts and reads it the same way. What it does not take
+//! (escaped keys, numbers with a sign, a fraction or an exponent, control characters, anything
+//! malformed) it refuses, and the record goes to serde and the careful path, which say what is
+//! wrong and where.
+
+/// Where a string's text is in the buffer (without its quotes), and whether it must be decoded or
+/// cleaned there before it can be lent.
+#[derive(Debug, Clone, Copy)]
+pub struct Lit {
+    pub start: u32,
+    pub end: u32,
+    pub work: bool,
+}
+
+/// A cursor over one record's text, inside the batch's buffer that string positions refer to.
+pub struct Lexer<'b> {
+    /// The buffer, up to the end of the record.
+    bytes: &'b [u8],
+    at: usize,
+}
+
+impl<'b> Lexer<'b> {
+    /// A lexer at the start of `record`, a slice of `buffer`. `None` if the record is not in the
+    /// buffer, or lies where positions do not fit in 32 bits.
+    pub fn within(buffer: &'b str, record: &str) -> Option<Self> {
+        let start = (record.as_ptr() as usize).checked_sub(buffer.as_ptr() as usize)?;
+        let end = start.checked_add(record.len()).filter(|&e| e <= buffer.len() && u32::try_from(e).is_ok())?;
+        Some(Self { bytes: &buffer.as_bytes()[..end], at: start })
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.bytes.get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        let found = self.peek() == Some(byte);
+        self.at += usize::from(found);
+        found
+    }
+
+    /// Whether only whitespace is left.
+    pub fn at_end(&mut self) -> bool {
+        self.peek().is_none()
+    }
+
+    /// Reads `null` if that is what comes next.
+    pub fn null(&mut self) -> bool {
+        let found = self.peek() == Some(b'n') && self.bytes[self.at..].starts_with(b"null");
+        self.at += if found { 4 } else { 0 };
+        found
+    }
+
+    /// A string.
+    pub fn string(&mut self) -> Option<Lit> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.at;
+        let mut work = false;
+        loop {
+            let i = self.at + special(&self.bytes[self.at..])?;
+            match self.bytes[i] {
+                b'"' => {
+                    self.at = i + 1;
+                    // `within` made sure every position fits.
+                    return Some(Lit { start: start as u32, end: i as u32, work });
+                }
+                b'\\' => {
+                    self.at = i + escape_len(&self.bytes[i..])?;
+                    work = true;
+                }
+                0x7f => {
+                    self.at = i + 1;
+                    work = true;
+                }
+                0xc2 => {
+                    // U+0080 to U+009F, C1 controls, are cleaned; the rest of the block is text.
+                    work |= matches!(self.bytes.get(i + 1), Some(0x80..=0x9f));
+                    self.at = i + 1;
+                }
+                // A control character written as itself: not JSON.
+                _ => return None,
+            }
+        }
+    }
+
+    /// A whole number that fits in 64 bits, written as serde_json reads it as one: digits, no
+    /// leading zero, no sign, fraction or exponent.
+    pub fn count(&mut self) -> Option<u64> {
+        self.skip_ws();
+        let rest = &self.bytes[self.at..];
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || (digits > 1 && rest[0] == b'0') || matches!(rest.get(digits), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        let n = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+        self.at += digits;
+        Some(n)
+    }
+
+    /// An object: `member` is called with each key, the lexer before its value, and reads the
+    /// value. Keys must be plain text: one written with escapes is refused.
+    pub fn object(&mut self, mut member: impl FnMut(&mut Self, &'b [u8]) -> Option<()>) -> Option<()> {
+        if !self.eat(b'{') {
+            return None;
+        }
+        if self.eat(b'}') {
+            return Some(());
+        }
+        loop {
+            let key = self.string().filter(|k| !k.work)?;
+            if !self.eat(b':') {
+                return None;
+            }
+            let bytes = self.bytes;
+            member(self, &bytes[key.start as usize..key.end as usize])?;
+            if !self.eat(b',') {
+                return self.eat(b'}').then_some(());
+            }
+        }
+    }
+
+    /// An array: `item` is called with the lexer before each item, and reads it.
+    pub fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        if !self.eat(b'[') {
+            return None;
+        }
+        if self.eat(b']') {
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            if !self.eat(b',') {
+                return self.eat(b']').then_some(());
+            }
+        }
+    }
+
+    /// What comes next starts with `byte` (after whitespace), without reading it.
+    pub fn next_is(&mut self, byte: u8) -> bool {
+        self.peek() == Some(byte)
+    }
+}
+
+/// The first byte of `bytes` that ends plain text in a string: a quote, a backslash, a control
+/// character, DEL, or 0xC2 (the lead byte of C1 controls). Eight bytes at a time in a machine word:
+/// a byte equal to one of those, or below 0x20, sets its high bit; the lowest set bit is exact.
+fn special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in words.by_ref() {
+        let mut w = [0; 8];
+        w.copy_from_slice(word);
+        let w = u64::from_le_bytes(w);
+        let found = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+            | zero(w ^ (ONES * 0x7f))
+            | zero(w ^ (ONES * 0xc2));
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(|&b| matches!(b, b'"' | b'\\' | 0..0x20 | 0x7f | 0xc2)).map(|p| at + p)
+}
+
+/// The length of the escape at the start of `text` (which starts with a backslash), if serde would
+/// decode it: a known letter, or four hex digits after `\u` with surrogates in pairs.
+fn escape_len(text: &[u8]) -> Option<usize> {
+    match text.get(1)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(2),
+        b'u' => match hex4(text.get(2..)?)? {
+            0xd800..=0xdbff => {
+                let low = text.get(6..8).filter(|p| *p == b"\\u").and_then(|_| hex4(&text[8..]))?;
+                (0xdc00..=0xdfff).contains(&low).then_some(12)
+            }
+            0xdc00..=0xdfff => None,
+            _ => Some(6),
+        },
+        _ => None,
+    }
+}
+
+/// Four hex digits.
+pub fn hex4(b: &[u8]) -> Option<u32> {
+    let digits = b.get(..4)?;
+    digits.iter().try_fold(0, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lex(text: &str) -> Lexer<'_> {
+        Lexer { bytes: text.as_bytes(), at: 0 }
+    }
+
+    #[test]
+    fn strings_end_where_serde_says_and_know_when_they_need_work() {
+        for (json, work) in [
+            (r#""plain text that runs past a machine word""#, false),
+            (r#""""#, false),
+            (r#""caf\u00e9 \ud83d\ude00""#, true),
+            (r#""a \"quote\" inside, far enough in to cross words""#, true),
+            ("\"DEL \u{7f} here\"", true),
+            ("\"C1 \u{85} here\"", true),
+            ("\"no-break\u{a0}space and \u{a3}\"", false),
+        ] {
+            let text = format!("{json} ,");
+            let mut l = lex(&text);
+            let lit = l.string().unwrap_or_else(|| panic!("{json} is a string"));
+            assert_eq!(&text[lit.start as usize - 1..lit.end as usize + 1], json);
+            assert_eq!(lit.work, work, "{json}");
+            assert!(serde_json::from_str::<String>(json).is_ok(), "serde agrees {json}");
+        }
+        for bad in ["\"raw\ttab\"", "\"unterminated", r#""bad \x escape""#, r#""\ud800 alone""#, r#""\udc00""#] {
+            assert!(lex(bad).string().is_none(), "{bad:?} is refused");
+            assert!(serde_json::from_str::<String>(bad).is_err(), "serde refuses {bad:?} too");
+        }
+    }
+
+    #[test]
+    fn whole_numbers_only_as_serde_reads_them_as_counts() {
+        for (text, n) in [("0", Some(0)), ("37300000", Some(37_300_000)), ("18446744073709551615", Some(u64::MAX))] {
+            assert_eq!(lex(text).count(), n, "{text}");
+            assert_eq!(serde_json::from_str::<u64>(text).ok(), n, "serde agrees on {text}");
+        }
+        for text in ["01", "-1", "1.0", "1e3", "18446744073709551616", "x"] {
+            assert_eq!(lex(text).count(), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn objects_and_arrays_need_their_commas_and_closers() {
+        let keys = |text: &str| {
+            let mut found = Vec::new();
+            lex(text)
+                .object(|l, key| {
+                    found.push(String::from_utf8_lossy(key).into_owned());
+                    l.array(|l| l.string().map(|_| ()))
+                })
+                .map(|()| found)
+        };
+        assert_eq!(keys(r#" { "a" : [ "x" , "y" ] , "b":[] } "#), Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(keys("{}"), Some(vec![]));
+        for bad in [r#"{"a":["x",]}"#, r#"{"a":[],}"#, r#"{"a":[] "b":[]}"#, r#"{"a"[]}"#, r#"{"\u0061":[]}"#, "{"] {
+            assert_eq!(keys(bad), None, "{bad}");
+        }
+    }
+}
