@@ -1,10 +1,12 @@
 //! Finding records in a native file read block by block: the top-level values of a JSON array (or
 //! of `{"incidents": [...]}`), or the lines of JSON Lines. The scan only tracks strings (skipped
-//! whole with `memchr`) and nesting; the records themselves are parsed later, on every core.
+//! whole) and nesting; the records themselves are parsed later, on every core.
 //! Whatever is not a record boundary is left to serde: on anything unexpected the scanner stops
 //! and says where the text it can vouch for ends.
 
 use std::ops::Range;
+
+use super::lexer::quote_or_backslash;
 
 /// How the file holds its records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,7 +324,7 @@ fn skip_string(buf: &[u8], mut i: usize, escaped: bool) -> Result<usize, bool> {
         i += 1;
     }
     loop {
-        match memchr::memchr2(b'"', b'\\', &buf[i..]) {
+        match quote_or_backslash(&buf[i..]) {
             None => return Err(false),
             Some(k) if buf[i + k] == b'"' => return Ok(i + k + 1),
             Some(k) => {

@@ -154,29 +154,60 @@ impl<'b> Lexer<'b> {
 }
 
 /// The first byte of `bytes` that ends plain text in a string: a quote, a backslash, a control
-/// character, DEL, or 0xC2 (the lead byte of C1 controls). Eight bytes at a time in a machine word:
-/// a byte equal to one of those, or below 0x20, sets its high bit; the lowest set bit is exact.
+/// character, DEL, or 0xC2 (the lead byte of C1 controls). Eight bytes at a time.
 fn special(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
     for word in words.by_ref() {
-        let mut w = [0; 8];
-        w.copy_from_slice(word);
-        let w = u64::from_le_bytes(w);
-        let found = zero(w ^ (ONES * u64::from(b'"')))
-            | zero(w ^ (ONES * u64::from(b'\\')))
-            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
-            | zero(w ^ (ONES * 0x7f))
-            | zero(w ^ (ONES * 0xc2));
+        let w = word_at(word);
+        let found = equal(w, b'"') | equal(w, b'\\') | below(w, 0x20) | equal(w, 0x7f) | equal(w, 0xc2);
         if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
+            return Some(at + first(found));
         }
         at += 8;
     }
     words.remainder().iter().position(|&b| matches!(b, b'"' | b'\\' | 0..0x20 | 0x7f | 0xc2)).map(|p| at + p)
+}
+
+/// The first quote or backslash. Most strings are short, and a word at a time finds their end
+/// sooner than setting up a vector search; past a few words, `memchr` takes over.
+pub fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for word in bytes.chunks_exact(8).take(4) {
+        let w = word_at(word);
+        let found = equal(w, b'"') | equal(w, b'\\');
+        if found != 0 {
+            return Some(at + first(found));
+        }
+        at += 8;
+    }
+    memchr::memchr2(b'"', b'\\', &bytes[at..]).map(|k| at + k)
+}
+
+// Bytes of a machine word, eight at a time: the classic "has a zero byte" and "has a byte less
+// than n" tricks set the high bit of each byte found. Bits above a found byte may be set wrongly
+// by the borrow, so only the lowest one (`first`) is exact, which is all a search needs.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+fn word_at(bytes: &[u8]) -> u64 {
+    let mut w = [0; 8];
+    w.copy_from_slice(bytes);
+    u64::from_le_bytes(w)
+}
+
+fn equal(w: u64, byte: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGH
+}
+
+fn below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH
+}
+
+/// The index of the lowest byte found.
+fn first(found: u64) -> usize {
+    (found.trailing_zeros() / 8) as usize
 }
 
 /// The length of the escape at the start of `text` (which starts with a backslash), if serde would
