@@ -83,10 +83,11 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// One incident's searchable keys.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Keys {
-    /// Victim and name with ASCII letters lower-cased (the same bytes otherwise), for the quick
-    /// subsequence test that spares the fuzzy matcher most records.
-    pub victim_ascii: Span,
-    pub name_ascii: Span,
+    /// Victim and name as written, beside each other in the arena rather than scattered through
+    /// the file's text: for the fuzzy matcher (which scores changes of case), and for the quick
+    /// subsequence test that spares it most records.
+    pub victim_as_written: Span,
+    pub name_as_written: Span,
     /// Victim and name lower-cased.
     pub victim: Span,
     pub name: Span,
@@ -211,10 +212,9 @@ impl<'a> Part<'a> {
         Span { start: start as u32, len: (self.arena.len() - start) as u32 }
     }
 
-    /// The text with ASCII letters lower-cased: the same bytes otherwise.
-    fn push_ascii_lower(&mut self, text: &str) -> Span {
+    fn push(&mut self, text: &str) -> Span {
         let start = self.arena.len();
-        self.arena.extend(text.chars().map(|c| c.to_ascii_lowercase()));
+        self.arena.push_str(text);
         self.span(start)
     }
 
@@ -224,10 +224,16 @@ impl<'a> Part<'a> {
         self.span(start)
     }
 
-    /// Both lower-cased forms of a text; for ASCII text they are the same bytes, kept once.
+    /// A text as written and lower-cased; kept once when they are the same.
     fn push_both(&mut self, text: &str) -> (Span, Span) {
-        let ascii = self.push_ascii_lower(text);
-        if text.is_ascii() { (ascii, ascii) } else { (ascii, self.push_lower(text)) }
+        let written = self.push(text);
+        let lower = self.push_lower(text);
+        if self.arena[lower.range()] == self.arena[written.range()] {
+            self.arena.truncate(lower.start as usize);
+            (written, written)
+        } else {
+            (written, lower)
+        }
     }
 
     fn push_refs(&mut self, ids: impl Iterator<Item = u32>) -> Refs {
@@ -237,8 +243,8 @@ impl<'a> Part<'a> {
     }
 
     fn keys_of(&mut self, inc: &'a Incident, at: u32) -> Keys {
-        let (victim_ascii, victim) = self.push_both(&inc.victim);
-        let (name_ascii, name) = inc.name.as_deref().map_or_else(Default::default, |n| self.push_both(n));
+        let (victim_as_written, victim) = self.push_both(&inc.victim);
+        let (name_as_written, name) = inc.name.as_deref().map_or_else(Default::default, |n| self.push_both(n));
         let location = inc.location.as_deref().map_or(NONE, |l| self.locations.id(l));
         let industry = inc.industry.as_deref().map_or(NONE, |i| self.industries.id(i));
         let tag_ids: Vec<u32> = inc.tags.iter().map(|t| self.tags.id(t)).collect();
@@ -272,8 +278,8 @@ impl<'a> Part<'a> {
                 | ((c.availability == Affected) as u8) << 2
         });
         Keys {
-            victim_ascii,
-            name_ascii,
+            victim_as_written,
+            name_as_written,
             victim,
             name,
             location,
@@ -521,8 +527,8 @@ impl Keys {
     fn shifted(self, by: u32) -> Keys {
         let s = |span: Span| span.shifted(by);
         Keys {
-            victim_ascii: s(self.victim_ascii),
-            name_ascii: s(self.name_ascii),
+            victim_as_written: s(self.victim_as_written),
+            name_as_written: s(self.name_as_written),
             victim: s(self.victim),
             name: s(self.name),
             ..self

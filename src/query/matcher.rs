@@ -89,14 +89,14 @@ impl Matcher {
         for (n, (term, (ascii, lower))) in self.query.terms.iter().zip(&self.words).enumerate() {
             let score = match &term.kind {
                 TermKind::Fuzzy(w) if !term.negate => {
-                    let inc = corpus.incident(index);
-                    let on = |hay: Span, original: Option<&str>| {
-                        original.filter(|_| is_subsequence(ascii, text(hay).as_bytes()))?;
-                        self.skim.fuzzy_match(original?, w)
+                    let on = |written: Span| {
+                        let hay = text(written);
+                        if hay.is_empty() || !is_subsequence(ascii, hay.as_bytes()) {
+                            return None;
+                        }
+                        self.skim.fuzzy_match(hay, w)
                     };
-                    let victim = on(keys.victim_ascii, Some(&inc.victim));
-                    let name = on(keys.name_ascii, inc.name.as_deref());
-                    victim.max(name)
+                    on(keys.victim_as_written).max(on(keys.name_as_written))
                 }
                 // A negated word excludes victims that contain it, as in fzf.
                 TermKind::Fuzzy(_) | TermKind::Exact(_) => (text(keys.victim).contains(lower.as_str())
@@ -242,12 +242,17 @@ fn motive_mask(value: &str, exact: bool) -> u16 {
         .fold(0, |mask, m| mask | 1 << motive_bit(*m))
 }
 
-/// Whether `needle`'s bytes appear in `hay` in order. Both are ASCII-lower-cased, so this is
-/// true whenever the fuzzy matcher (which ignores ASCII case only) can match.
+/// Whether `needle`'s bytes (ASCII-lower-cased) appear in `hay` in order, ASCII letters in either
+/// case: true whenever the fuzzy matcher (which ignores ASCII case only) can match.
 fn is_subsequence(needle: &[u8], hay: &[u8]) -> bool {
     let mut at = 0;
     for &b in needle {
-        match memchr::memchr(b, &hay[at..]) {
+        let found = if b.is_ascii_lowercase() {
+            memchr::memchr2(b, b.to_ascii_uppercase(), &hay[at..])
+        } else {
+            memchr::memchr(b, &hay[at..])
+        };
+        match found {
             Some(i) => at += i + 1,
             None => return false,
         }
@@ -296,6 +301,7 @@ mod tests {
     #[test]
     fn subsequences_follow_order() {
         assert!(is_subsequence(b"cnspd", b"coinspaid"));
-        assert!(!is_subsequence(b"dpc", b"coinspaid"));
+        assert!(is_subsequence(b"cnspd", b"CoinsPaid"));
+        assert!(!is_subsequence(b"dpc", b"CoinsPaid"));
     }
 }
