@@ -146,6 +146,18 @@ fn main() {
     let fzf_times = type_word(&mut fzf, word, runs);
     drop(fzf);
 
+    // Each key of the word on its own: the first keys search the most.
+    let by_key = |times: &[Duration]| -> String {
+        let n = word.len();
+        (0..n)
+            .map(|k| {
+                let ms = median(times.iter().skip(k).step_by(n).copied().collect()).as_secs_f64() * 1e3;
+                format!("{ms:.1}")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!("per key of {word:?}, median ms: incidents {}; fzf {}", by_key(&ours_times), by_key(&fzf_times));
     let (a, b) = (median(ours_times), median(fzf_times));
     println!(
         "per key, typing {word:?} ({runs} runs): incidents {:.1} ms, fzf {:.1} ms, ratio {:.2}",
