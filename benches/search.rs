@@ -6,8 +6,8 @@
 //!   (`summit bank`) and an actor filter (`actor:lazarus`) one letter at a time through the search
 //!   worker, as the browser does (each query narrows the one before). `rescan` is the same last
 //!   query run afresh over every record, without narrowing.
-//! - `matcher`: fuzzy-matcher's skim algorithm (the one the browser uses) beside nucleo-matcher on
-//!   the same victims, one thread.
+//! - `matcher`: nucleo-matcher (fzf's algorithm, the one the browser uses) beside fuzzy-matcher's
+//!   skim algorithm (the design's first choice) on the same victims, one thread.
 //!
 //!   cargo bench --bench search                      # every size
 //!   INCIDENTS_BENCH_SIZES=10000,100000 cargo bench --bench search

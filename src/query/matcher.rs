@@ -1,10 +1,12 @@
 //! Matching one incident against a parsed query, on the keys the index prepared.
 //!
-//! A `Matcher` holds its own fuzzy matcher: make one per thread (a shared one serialises the
-//! threads on its caches).
+//! A `Matcher` holds its own fuzzy matcher and scratch space: make one per thread (clones are
+//! cheap).
 
-use fuzzy_matcher::FuzzyMatcher;
-use fuzzy_matcher::skim::SkimMatcherV2;
+use std::cell::RefCell;
+
+use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
+use nucleo_matcher::{Config, Utf32Str};
 
 use super::index::{ActorKeys, Corpus, NONE, Span, TechniqueKeys, Values, motive_bit};
 use super::parse::{CiaPart, Field, Query, TermKind, looks_like_technique_id};
@@ -12,13 +14,46 @@ use crate::model::Motive;
 
 pub struct Matcher {
     query: Query,
-    skim: SkimMatcherV2,
+    /// Each fuzzy word of the query, as the fuzzy matcher takes it.
+    atoms: Vec<Option<Atom>>,
+    fuzzy: RefCell<Fuzzy>,
     /// Each term's word prepared once: ASCII-lower-cased bytes for the quick subsequence test,
     /// and lower-cased for substring tests.
     words: Vec<(Vec<u8>, String)>,
     /// Each filter's verdict on every distinct value of its field, worked out once per search
     /// (`for_corpus`): then an incident is tested by looking its values up.
     verdicts: Vec<Option<Verdicts>>,
+}
+
+/// The fuzzy matcher (fzf's algorithm, from nucleo) with its scratch space.
+struct Fuzzy {
+    matcher: nucleo_matcher::Matcher,
+    chars: Vec<char>,
+    indices: Vec<u32>,
+}
+
+impl Fuzzy {
+    fn new() -> Self {
+        Self { matcher: nucleo_matcher::Matcher::new(Config::DEFAULT), chars: Vec::new(), indices: Vec::new() }
+    }
+
+    /// The score of `atom` in `text`, with the character positions it matched when `positions`.
+    fn score(&mut self, atom: &Atom, text: &str, positions: bool) -> Option<u16> {
+        // Characters, not graphemes, so positions are what highlighting counts.
+        let hay = if text.is_ascii() {
+            Utf32Str::Ascii(text.as_bytes())
+        } else {
+            self.chars.clear();
+            self.chars.extend(text.chars());
+            Utf32Str::Unicode(&self.chars)
+        };
+        if positions {
+            self.indices.clear();
+            atom.indices(hay, &mut self.matcher, &mut self.indices)
+        } else {
+            atom.score(hay, &mut self.matcher)
+        }
+    }
 }
 
 /// Which values of a field a filter takes.
@@ -52,7 +87,19 @@ impl Matcher {
                 _ => Default::default(),
             })
             .collect();
-        Self { query, skim: SkimMatcherV2::default().ignore_case(), words, verdicts: Vec::new() }
+        // Case is ignored for ASCII letters only, as the subsequence test does; no accents are
+        // folded away.
+        let atoms = query
+            .terms
+            .iter()
+            .map(|t| match &t.kind {
+                TermKind::Fuzzy(w) => {
+                    Some(Atom::new(w, CaseMatching::Ignore, Normalization::Never, AtomKind::Fuzzy, false))
+                }
+                _ => None,
+            })
+            .collect();
+        Self { query, atoms, fuzzy: RefCell::new(Fuzzy::new()), words, verdicts: Vec::new() }
     }
 
     /// A matcher for searching a corpus: each filter is tested once against every distinct value
@@ -87,27 +134,27 @@ impl Matcher {
         let text = |span: Span| corpus.index.text(span);
         let mut total = 0;
         for (n, (term, (ascii, lower))) in self.query.terms.iter().zip(&self.words).enumerate() {
-            let score = match &term.kind {
-                TermKind::Fuzzy(w) if !term.negate => {
+            let score = match (&term.kind, &self.atoms[n]) {
+                (TermKind::Fuzzy(_), Some(atom)) if !term.negate => {
                     let on = |written: Span| {
                         let hay = text(written);
                         if hay.is_empty() || !is_subsequence(ascii, hay.as_bytes()) {
                             return None;
                         }
-                        self.skim.fuzzy_match(hay, w)
+                        self.fuzzy.borrow_mut().score(atom, hay, false).map(i64::from)
                     };
                     on(keys.victim_as_written).max(on(keys.name_as_written))
                 }
                 // A negated word excludes victims that contain it, as in fzf.
-                TermKind::Fuzzy(_) | TermKind::Exact(_) => (text(keys.victim).contains(lower.as_str())
+                (TermKind::Fuzzy(_) | TermKind::Exact(_), _) => (text(keys.victim).contains(lower.as_str())
                     || text(keys.name).contains(lower.as_str()))
                 .then_some(0),
-                TermKind::Field { field, value, exact } => {
+                (TermKind::Field { field, value, exact }, _) => {
                     let verdicts = self.verdicts.get(n).and_then(Option::as_ref);
                     field_matches(corpus, index, verdicts, *field, value, *exact).then_some(0)
                 }
-                TermKind::Year(from, to) => (*from..=*to).contains(&keys.year).then_some(0),
-                TermKind::Cia(part) => {
+                (TermKind::Year(from, to), _) => (*from..=*to).contains(&keys.year).then_some(0),
+                (TermKind::Cia(part), _) => {
                     let bit = match part {
                         CiaPart::Confidentiality => 1,
                         CiaPart::Integrity => 2,
@@ -129,11 +176,18 @@ impl Matcher {
     /// highlighting.
     pub fn highlight(&self, text: &str) -> Vec<usize> {
         let mut positions = Vec::new();
-        for term in self.query.terms.iter().filter(|t| !t.negate) {
+        for ((term, atom), (ascii, _)) in self.query.terms.iter().zip(&self.atoms).zip(&self.words) {
+            if term.negate {
+                continue;
+            }
             match &term.kind {
-                TermKind::Fuzzy(w) => {
-                    if let Some((_, idx)) = self.skim.fuzzy_indices(text, w) {
-                        positions.extend(idx);
+                TermKind::Fuzzy(_) => {
+                    let mut fuzzy = self.fuzzy.borrow_mut();
+                    if let Some(atom) = atom
+                        && is_subsequence(ascii, text.as_bytes())
+                        && fuzzy.score(atom, text, true).is_some()
+                    {
+                        positions.extend(fuzzy.indices.iter().map(|&i| i as usize));
                     }
                 }
                 TermKind::Exact(w) => {

@@ -188,10 +188,10 @@ pub(crate) fn run(
         let finished = std::thread::scope(|s| {
             for _ in 0..threads {
                 let tx = tx.clone();
-                let (next, scan, master) = (&next, &scan, &matcher);
+                let (next, scan) = (&next, &scan);
+                // A matcher of its own for each thread, with its own scratch space.
+                let matcher = matcher.clone();
                 s.spawn(move || {
-                    // A fuzzy matcher of its own for each thread: a shared one serialises them.
-                    let matcher = master.clone();
                     loop {
                         let block = next.fetch_add(1, Ordering::Relaxed);
                         if block >= blocks || cancelled() {
