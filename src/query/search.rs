@@ -90,6 +90,9 @@ const BLOCK: usize = 1024;
 const PARALLEL_FROM: usize = 2 * BLOCK;
 /// The rows a screen can show, with room to page: what is ranked first, before the rest.
 pub const PAGE: usize = 512;
+/// From this many hits the first page is ranked and shown before the rest is sorted. Below it,
+/// sorting them all takes less time than drawing a frame for the first page would.
+const RANK_FIRST_PAGE_FROM: usize = 64 * PAGE;
 /// How often a running search shows its best page so far.
 const PUBLISH_EVERY: Duration = Duration::from_millis(25);
 
@@ -221,7 +224,7 @@ pub(crate) fn run(
     let mut hits = gathered;
     let limit = request.limit.unwrap_or(usize::MAX);
     if !in_order || request.reverse {
-        if hits.len() > 2 * PAGE && limit > PAGE {
+        if hits.len() > RANK_FIRST_PAGE_FROM && limit > PAGE {
             // The first page is what the analyst looks at: rank it first and show it, then the rest.
             ranking.select(&mut hits, PAGE);
             hits[..PAGE].sort_unstable_by_key(|h| ranking.key(h));
