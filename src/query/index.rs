@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use crate::model::{ActorType, Dataset, Incident, Motive, Str, TechniqueRef};
+use crate::model::{ActorType, Dataset, Incident, Motive, PartialDate, Str, TechniqueRef};
 
 /// A dataset and its index, shared by the screen and the search worker.
 #[derive(Debug)]
@@ -186,6 +186,9 @@ struct Part<'a> {
     industries: Dict<&'a str>,
     tags: Dict<&'a str>,
     actors: Dict<ActorKey<'a>>,
+    /// Actors already numbered, by where they are in memory: loaders share one actor between the
+    /// incidents that name it, and a pointer is quicker to look up than names and aliases.
+    shared_actors: foldhash::HashMap<usize, u32>,
     techniques: Dict<TechniqueKey<'a>>,
     /// For each actor of `actors`, the incidents (dataset indices) that name it.
     postings: Vec<Vec<u32>>,
@@ -220,7 +223,12 @@ impl<'a> Part<'a> {
 
     fn push_lower(&mut self, text: &str) -> Span {
         let start = self.arena.len();
-        self.arena.extend(text.chars().flat_map(char::to_lowercase));
+        if text.is_ascii() {
+            self.arena.push_str(text);
+            self.arena[start..].make_ascii_lowercase();
+        } else {
+            self.arena.extend(text.chars().flat_map(char::to_lowercase));
+        }
         self.span(start)
     }
 
@@ -236,9 +244,8 @@ impl<'a> Part<'a> {
         }
     }
 
-    fn push_refs(&mut self, ids: impl Iterator<Item = u32>) -> Refs {
-        let start = self.refs.len();
-        self.refs.extend(ids);
+    /// The refs pushed since `start`.
+    fn refs_from(&self, start: usize) -> Refs {
         Refs { start: start as u32, len: (self.refs.len() - start) as u32 }
     }
 
@@ -247,29 +254,40 @@ impl<'a> Part<'a> {
         let (name_as_written, name) = inc.name.as_deref().map_or_else(Default::default, |n| self.push_both(n));
         let location = inc.location.as_deref().map_or(NONE, |l| self.locations.id(l));
         let industry = inc.industry.as_deref().map_or(NONE, |i| self.industries.id(i));
-        let tag_ids: Vec<u32> = inc.tags.iter().map(|t| self.tags.id(t)).collect();
-        let tags = self.push_refs(tag_ids.into_iter());
-        let mut actor_ids = Vec::with_capacity(inc.actors.len());
+        let start = self.refs.len();
+        for t in &inc.tags {
+            let id = self.tags.id(t);
+            self.refs.push(id);
+        }
+        let tags = self.refs_from(start);
+        let start = self.refs.len();
         for a in &inc.actors {
-            let id = self.actors.id((&a.name, &a.aliases, a.kind));
+            let id = match self.shared_actors.get(&(Arc::as_ptr(a) as usize)) {
+                Some(&id) => id,
+                None => {
+                    let id = self.actors.id((&a.name, &a.aliases, a.kind));
+                    self.shared_actors.insert(Arc::as_ptr(a) as usize, id);
+                    id
+                }
+            };
             if id as usize == self.postings.len() {
                 self.postings.push(Vec::new());
             }
             if self.postings[id as usize].last() != Some(&at) {
                 self.postings[id as usize].push(at);
             }
-            actor_ids.push(id);
+            self.refs.push(id);
         }
-        let actors = self.push_refs(actor_ids.into_iter());
-        let ttp_ids: Vec<u32> = inc
-            .ttps
-            .iter()
-            .map(|t| match t {
+        let actors = self.refs_from(start);
+        let start = self.refs.len();
+        for t in &inc.ttps {
+            let id = match t {
                 TechniqueRef::Attack { id, .. } => self.techniques.id((true, id)),
                 TechniqueRef::Other { name, .. } => self.techniques.id((false, name)),
-            })
-            .collect();
-        let ttps = self.push_refs(ttp_ids.into_iter());
+            };
+            self.refs.push(id);
+        }
+        let ttps = self.refs_from(start);
         let motives = inc.motives.iter().fold(0u16, |bits, m| bits | 1 << motive_bit(*m));
         let cia = inc.cia.as_ref().map_or(0, |c| {
             use crate::model::Impact::Affected;
@@ -334,9 +352,12 @@ impl Index {
         // The parts are made side by side; the orders, which need every incident, meanwhile.
         let (parts, by_date) = std::thread::scope(|s| {
             let dates = s.spawn(|| {
-                let mut by_date: Vec<u32> = (0..incidents.len() as u32).collect();
-                by_date.sort_by(|&a, &b| incidents[b as usize].date.cmp(&incidents[a as usize].date).then(a.cmp(&b)));
-                by_date
+                // Sorted side by side with their places: comparing dates through the incidents
+                // would visit them all over memory at every comparison.
+                let mut dated: Vec<(PartialDate, u32)> =
+                    incidents.iter().enumerate().map(|(n, i)| (i.date, n as u32)).collect();
+                dated.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                dated.into_iter().map(|(_, n)| n).collect::<Vec<u32>>()
             });
             let handles: Vec<_> = incidents
                 .chunks(chunk)
