@@ -1,8 +1,8 @@
 //! The fast path for native records: one pass of a strict lexer over the record's bytes
-//! (`lexer.rs`), reading each field as it comes, with the same semantic checks as the careful path. Its text is lent from the file rather than copied:
-//! the parse notes where each string is in the batch's buffer; strings written with escapes (or
-//! needing cleaning) are decoded in that buffer, in place, once the batch is parsed; then the
-//! incidents borrow their text from it.
+//! (`lexer.rs`), reading each field as it comes, with the same semantic checks as the careful
+//! path. Its text is lent from the file rather than copied: the pass notes where each string is in
+//! the batch's buffer; strings written with escapes (or needing cleaning) are decoded in that
+//! buffer, in place, once the batch is parsed; then the incidents borrow their text from it.
 //!
 //! Whatever it cannot take whole (a wrong type, an unknown field, a bad date, an unknown actor)
 //! it leaves to the careful path, which finds and places every problem. It never reports a problem

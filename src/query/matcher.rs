@@ -297,7 +297,8 @@ fn motive_mask(value: &str, exact: bool) -> u16 {
 }
 
 /// Whether `needle`'s bytes (ASCII-lower-cased) appear in `hay` in order, ASCII letters in either
-/// case: true whenever the fuzzy matcher (which ignores ASCII case only) can match.
+/// case. Every fuzzy match passes this test first, so it decides what matches: case is ignored for
+/// ASCII letters only (the fuzzy matcher would fold more), and the fuzzy matcher only ranks.
 fn is_subsequence(needle: &[u8], hay: &[u8]) -> bool {
     let mut at = 0;
     for &b in needle {
