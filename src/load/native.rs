@@ -211,7 +211,13 @@ fn produce(
     ctx: &Context,
     submit: &mut dyn FnMut(Batch) -> bool,
 ) -> Result<Option<Problem>, ReadError> {
-    let block_size = ctx.reading.block_size.max(1);
+    // Blocks are kept for the rest of the run, room and all: a small file gets a block its own
+    // size (one byte more, to see its end), not a whole block's worth of memory. A pipe says it
+    // holds nothing, and gets whole blocks.
+    let block_size = match usize::try_from(ctx.size) {
+        Ok(size) if size > 0 => ctx.reading.block_size.max(1).min(size.saturating_add(1)),
+        _ => ctx.reading.block_size.max(1),
+    };
     let batch_size = BATCH.min(block_size);
     let mut buf: Vec<u8> = Vec::new();
     let mut cursor = Cursor { index: 0, offset: 0, pos: Position { line: 1, col: 1 } };
