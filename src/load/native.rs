@@ -3,9 +3,9 @@
 //!
 //! A file is read in large blocks; the records of a block are found by a quick scan
 //! (`chunks.rs`) and parsed in batches on every core: in place by a strict lexer (`fast.rs`), or
-//! field by field where a record has a problem (`fields.rs`). Memory stays near the size of the incidents
-//! themselves: only a few blocks are alive at once, and positions are worked out only for
-//! problems, from each batch's starting line and column.
+//! field by field where a record has a problem (`fields.rs`). Memory stays near the size of the
+//! incidents themselves: only a few blocks are alive at once, and positions are worked out only
+//! for problems, from each batch's starting line and column.
 
 use std::collections::BTreeMap;
 use std::io::Read;
