@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use foldhash::HashSet;
 
+use super::fields::{ACTOR_FIELDS, CIA_FIELDS, FIELDS, SOURCE_FIELDS, TTP_FIELDS};
 use super::lexer::{Lexer, Lit, hex4};
 use crate::model::{
     Actor, ActorCatalog, ActorType, Cia, Impact, Incident, Motive, PartialDate, Source, Str, TechniqueRef,
@@ -90,7 +91,7 @@ pub fn record(text: &str, buffer: &str, actors: &ActorCatalog) -> Option<Pending
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut named = Vec::new();
     lx.object(|lx, key| {
-        match fields.first(key, RECORD)? {
+        match fields.first(key, FIELDS)? {
             "id" => id = Some(at.required(lx.string()?)?),
             "victim" => victim = Some(at.required(lx.string()?)?),
             "date" => date = Some(PartialDate::parse(&at.checked(lx.string()?)?.1).ok()?),
@@ -143,30 +144,6 @@ pub fn record(text: &str, buffer: &str, actors: &ActorCatalog) -> Option<Pending
         tags,
     })
 }
-
-/// The fields of a record, and of the objects inside one.
-const RECORD: &[&str] = &[
-    "id",
-    "victim",
-    "name",
-    "date",
-    "location",
-    "industry",
-    "summary",
-    "description",
-    "loss_usd",
-    "cia",
-    "motives",
-    "ttps",
-    "actors",
-    "sources",
-    "related",
-    "tags",
-];
-const CIA: &[&str] = &["confidentiality", "integrity", "availability", "note"];
-const TTP: &[&str] = &["id", "name", "framework", "note"];
-const ACTOR: &[&str] = &["name", "type", "location", "aliases"];
-const SOURCE: &[&str] = &["title", "publisher", "url", "date"];
 
 /// The fields an object has shown so far.
 #[derive(Default)]
@@ -265,7 +242,7 @@ impl Reader<'_> {
         let mut fields = Fields::default();
         let (mut c, mut i, mut a, mut note) = (None, None, None, None);
         lx.object(|lx, key| {
-            match fields.first(key, CIA)? {
+            match fields.first(key, CIA_FIELDS)? {
                 "confidentiality" => c = Some(self.impact(lx.string()?)?),
                 "integrity" => i = Some(self.impact(lx.string()?)?),
                 "availability" => a = Some(self.impact(lx.string()?)?),
@@ -287,7 +264,7 @@ impl Reader<'_> {
         let (mut id, mut name, mut framework, mut note) = (None, None, None, None);
         lx.object(|lx, key| {
             let value = self.optional(lx)?;
-            match fields.first(key, TTP)? {
+            match fields.first(key, TTP_FIELDS)? {
                 "id" => id = value,
                 "name" => name = value,
                 "framework" => framework = value,
@@ -314,7 +291,7 @@ impl Reader<'_> {
         let mut fields = Fields::default();
         let (mut name, mut kind, mut location, mut aliases) = (None, None, None, Vec::new());
         lx.object(|lx, key| {
-            match fields.first(key, ACTOR)? {
+            match fields.first(key, ACTOR_FIELDS)? {
                 "name" => name = Some(self.required(lx.string()?)?),
                 "type" => {
                     let (_, kind_text) = self.checked(lx.string()?)?;
@@ -335,7 +312,7 @@ impl Reader<'_> {
         let mut fields = Fields::default();
         let (mut title, mut publisher, mut url, mut date) = (None, None, None, None);
         lx.object(|lx, key| {
-            match fields.first(key, SOURCE)? {
+            match fields.first(key, SOURCE_FIELDS)? {
                 "title" => title = self.optional(lx)?,
                 "publisher" => publisher = self.optional(lx)?,
                 "url" => url = self.optional(lx)?,

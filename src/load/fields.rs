@@ -15,8 +15,8 @@ use crate::model::{
     sanitize_owned,
 };
 
-/// The fields of a native record.
-const FIELDS: &[&str] = &[
+/// The fields of a native record, and of the objects inside one: the fast path takes the same.
+pub(super) const FIELDS: &[&str] = &[
     "id",
     "victim",
     "name",
@@ -34,6 +34,10 @@ const FIELDS: &[&str] = &[
     "related",
     "tags",
 ];
+pub(super) const CIA_FIELDS: &[&str] = &["confidentiality", "integrity", "availability", "note"];
+pub(super) const TTP_FIELDS: &[&str] = &["id", "name", "framework", "note"];
+pub(super) const ACTOR_FIELDS: &[&str] = &["name", "type", "location", "aliases"];
+pub(super) const SOURCE_FIELDS: &[&str] = &["title", "publisher", "url", "date"];
 
 /// A string item of a list as written, not yet sanitised: `null` or another kind is a problem at
 /// its place.
@@ -58,7 +62,7 @@ pub fn words<'a>(r: &mut Reader, object: &Fields<'a>, key: &str) -> Vec<(String,
 }
 
 fn cia(r: &mut Reader, raw: &RawValue) -> Option<Cia> {
-    let object = r.object_with(raw, "cia", &["confidentiality", "integrity", "availability", "note"])?;
+    let object = r.object_with(raw, "cia", CIA_FIELDS)?;
     let mut impact = |key: &str| -> Option<Impact> {
         let value = r.required(&object, key)?;
         let found = Impact::parse(&value);
@@ -80,7 +84,7 @@ fn ttp(r: &mut Reader, raw: &RawValue, path: &str) -> Option<TechniqueRef> {
     if let Ok(id) = serde_json::from_str::<String>(raw.get()) {
         return attack_id(r, raw, path, id).map(|id| TechniqueRef::Attack { id: id.into(), note: None });
     }
-    let object = r.object_with(raw, path, &["id", "name", "framework", "note"])?;
+    let object = r.object_with(raw, path, TTP_FIELDS)?;
     let note = r.optional(&object, "note").map(Str::from);
     match (object.get("id"), object.get("name")) {
         (Some(written), _) => {
@@ -138,7 +142,7 @@ fn actor(r: &mut Reader, raw: &RawValue, path: &str, catalog: &ActorCatalog) -> 
         }
         return found;
     }
-    let object = r.object_with(raw, path, &["name", "type", "location", "aliases"])?;
+    let object = r.object_with(raw, path, ACTOR_FIELDS)?;
     let name = r.required(&object, "name");
     let kind = actor_type(r, &object);
     let location = r.optional(&object, "location").map(Str::from);
@@ -153,7 +157,7 @@ fn actor(r: &mut Reader, raw: &RawValue, path: &str, catalog: &ActorCatalog) -> 
 
 /// A source object: at least a title or an address.
 pub fn source(r: &mut Reader, raw: &RawValue, path: &str) -> Option<Source> {
-    let object = r.object_with(raw, path, &["title", "publisher", "url", "date"])?;
+    let object = r.object_with(raw, path, SOURCE_FIELDS)?;
     let title = r.optional(&object, "title").map(Str::from);
     let publisher = r.optional(&object, "publisher").map(Str::from);
     let url = r.optional(&object, "url").map(Str::from);
