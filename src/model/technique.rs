@@ -1,7 +1,6 @@
 //! ATT&CK techniques: the references incidents make, and the catalog that names them.
 
-use std::collections::HashMap;
-
+use foldhash::HashMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::Str;
@@ -82,7 +81,8 @@ impl Technique {
     }
 }
 
-/// Technique names by id.
+/// Technique names by id. Looked up for every technique of every record, so hashed quickly
+/// (the ids are public, not chosen to collide).
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     by_id: HashMap<String, Technique>,
