@@ -29,7 +29,8 @@ enum Val {
     Owned(String),
 }
 
-/// A record the fast path took, its text still in the buffer.
+/// A record the fast path took, its text still in the buffer. Its lists are runs of the batch's
+/// `Lists`, in record order: it keeps only how many items each has.
 #[derive(Debug)]
 pub struct Pending {
     id: Val,
@@ -43,11 +44,96 @@ pub struct Pending {
     loss_usd: Option<u64>,
     cia: Option<(Impact, Impact, Impact, Option<Val>)>,
     motives: Vec<Motive>,
+    ttps: u32,
+    actors: u32,
+    sources: u32,
+    related: u32,
+    tags: u32,
+}
+
+/// The list items of a batch's records, end to end: one list of each kind grows for the whole
+/// batch, instead of small lists made (and regrown) for every record and then copied again into
+/// lists of their exact size.
+#[derive(Debug, Default)]
+pub struct Lists {
     ttps: Vec<PendingTtp>,
     actors: Vec<PendingActor>,
     sources: Vec<PendingSource>,
     related: Vec<Val>,
     tags: Vec<Val>,
+    aliases: Vec<Val>,
+}
+
+impl Lists {
+    fn lens(&self) -> [usize; 6] {
+        [
+            self.ttps.len(),
+            self.actors.len(),
+            self.sources.len(),
+            self.related.len(),
+            self.tags.len(),
+            self.aliases.len(),
+        ]
+    }
+
+    /// Drops what a record that was not taken left.
+    fn truncate(&mut self, [t, a, s, r, g, l]: [usize; 6]) {
+        self.ttps.truncate(t);
+        self.actors.truncate(a);
+        self.sources.truncate(s);
+        self.related.truncate(r);
+        self.tags.truncate(g);
+        self.aliases.truncate(l);
+    }
+
+    /// Decodes and cleans, in `buffer`, the strings of the lists that need it (see `settle`).
+    pub fn settle(&mut self, buffer: &mut [u8]) {
+        let mut fix = |v: &mut Val| settle_val(v, buffer);
+        for t in &mut self.ttps {
+            match t {
+                PendingTtp::Attack { id, note } => {
+                    fix(id);
+                    note.iter_mut().for_each(&mut fix);
+                }
+                PendingTtp::Other { name, framework, note } => {
+                    fix(name);
+                    framework.iter_mut().chain(note.iter_mut()).for_each(&mut fix);
+                }
+            }
+        }
+        for a in &mut self.actors {
+            if let PendingActor::Object { name, location, .. } = a {
+                fix(name);
+                location.iter_mut().for_each(&mut fix);
+            }
+        }
+        for s in &mut self.sources {
+            s.title.iter_mut().chain(s.publisher.iter_mut()).chain(s.url.iter_mut()).for_each(&mut fix);
+        }
+        self.related.iter_mut().chain(self.tags.iter_mut()).chain(self.aliases.iter_mut()).for_each(fix);
+    }
+
+    /// The lists, to be handed out in record order.
+    pub fn into_runs(self) -> Runs {
+        Runs {
+            ttps: self.ttps.into_iter(),
+            actors: self.actors.into_iter(),
+            sources: self.sources.into_iter(),
+            related: self.related.into_iter(),
+            tags: self.tags.into_iter(),
+            aliases: self.aliases.into_iter(),
+        }
+    }
+}
+
+/// The batch's list items, taken by each record in turn.
+pub struct Runs {
+    ttps: std::vec::IntoIter<PendingTtp>,
+    actors: std::vec::IntoIter<PendingActor>,
+    sources: std::vec::IntoIter<PendingSource>,
+    related: std::vec::IntoIter<Val>,
+    tags: std::vec::IntoIter<Val>,
+    aliases: std::vec::IntoIter<Val>,
 }
 
 #[derive(Debug)]
@@ -64,7 +150,8 @@ enum PendingActor {
         name: Val,
         kind: ActorType,
         location: Option<Val>,
-        aliases: Vec<Val>,
+        /// How many of the batch's aliases are this actor's.
+        aliases: u32,
     },
 }
 
@@ -76,20 +163,31 @@ struct PendingSource {
     date: Option<PartialDate>,
 }
 
-/// Reads one record's text (a slice of `buffer`), or `None` to send it down the careful path.
-/// Each rule mirrors the careful path's (`fields.rs`): text is sanitised before it is checked,
-/// required text must not be blank, null reads as absent. Like a typed parse that denies unknown
-/// fields, it refuses a record with an unknown or repeated field, or without a required one.
-pub fn record(text: &str, buffer: &str, actors: &ActorCatalog) -> Option<Pending> {
+/// Reads one record's text (a slice of `buffer`), its lists onto the batch's `lists`, or `None`
+/// to send it down the careful path. Each rule mirrors the careful path's (`fields.rs`): text is
+/// sanitised before it is checked, required text must not be blank, null reads as absent. Like a
+/// typed parse that denies unknown fields, it refuses a record with an unknown or repeated field,
+/// or without a required one.
+pub fn record(text: &str, buffer: &str, actors: &ActorCatalog, lists: &mut Lists) -> Option<Pending> {
+    let before = lists.lens();
+    let pending = read_record(text, buffer, actors, lists);
+    if pending.is_none() {
+        lists.truncate(before);
+    }
+    pending
+}
+
+fn read_record(text: &str, buffer: &str, actors: &ActorCatalog, lists: &mut Lists) -> Option<Pending> {
     let mut lx = Lexer::within(buffer, text)?;
     let at = Reader { buffer };
     let mut fields = Fields::default();
     let (mut id, mut victim, mut date, mut summary) = (None, None, None, None);
     let (mut name, mut location, mut industry, mut description, mut loss_usd, mut cia) =
         (None, None, None, None, None, None);
-    let (mut motives, mut ttps, mut sources, mut related, mut tags) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut named = Vec::new();
+    // Each motive once, in the order first written: there are only so many.
+    let mut motives = [Motive::Unknown; Motive::ALL.len()];
+    let mut distinct = 0;
+    let (mut ttps, mut named, mut sources, mut related, mut tags) = (0, 0, 0, 0, 0);
     lx.object(|lx, key| {
         match fields.first(key, FIELDS)? {
             "id" => id = Some(at.required(lx.string()?)?),
@@ -105,25 +203,33 @@ pub fn record(text: &str, buffer: &str, actors: &ActorCatalog) -> Option<Pending
             "description" => description = at.optional(lx)?,
             "loss_usd" => loss_usd = if lx.null() { None } else { Some(lx.count()?) },
             "cia" => cia = if lx.null() { None } else { Some(at.cia(lx)?) },
-            "motives" => list(lx, &mut motives, |lx| Motive::parse(&at.listed(lx.string()?)?.1))?,
-            "ttps" => list(lx, &mut ttps, |lx| at.ttp(lx))?,
-            "actors" => list(lx, &mut named, |lx| at.actor(lx, actors))?,
-            "sources" => list(lx, &mut sources, |lx| at.source(lx))?,
-            "related" => list(lx, &mut related, |lx| Some(at.listed(lx.string()?)?.0))?,
-            "tags" => list(lx, &mut tags, |lx| Some(at.listed(lx.string()?)?.0))?,
+            "motives" => {
+                list(lx, |lx| {
+                    let m = Motive::parse(&at.listed(lx.string()?)?.1)?;
+                    if !motives[..distinct].contains(&m) {
+                        motives[distinct] = m;
+                        distinct += 1;
+                    }
+                    Some(())
+                })?;
+            }
+            "ttps" => ttps = list(lx, |lx| at.ttp(lx).map(|t| lists.ttps.push(t)))?,
+            "actors" => {
+                named = list(lx, |lx| {
+                    let actor = at.actor(lx, actors, &mut lists.aliases)?;
+                    lists.actors.push(actor);
+                    Some(())
+                })?;
+            }
+            "sources" => sources = list(lx, |lx| at.source(lx).map(|x| lists.sources.push(x)))?,
+            "related" => related = list(lx, |lx| at.listed(lx.string()?).map(|(v, _)| lists.related.push(v)))?,
+            "tags" => tags = list(lx, |lx| at.listed(lx.string()?).map(|(v, _)| lists.tags.push(v)))?,
             _ => return None,
         }
         Some(())
     })?;
     if !lx.at_end() {
         return None;
-    }
-    // A motive named twice counts once.
-    let mut unique = Vec::with_capacity(motives.len());
-    for m in motives {
-        if !unique.contains(&m) {
-            unique.push(m);
-        }
     }
     Some(Pending {
         id: id?,
@@ -136,7 +242,7 @@ pub fn record(text: &str, buffer: &str, actors: &ActorCatalog) -> Option<Pending
         description,
         loss_usd,
         cia,
-        motives: unique,
+        motives: motives[..distinct].to_vec(),
         ttps,
         actors: named,
         sources,
@@ -163,15 +269,19 @@ impl Fields {
     }
 }
 
-/// A list field, each item read by `item` onto `out`: `null` reads as an empty list.
-fn list<T>(lx: &mut Lexer, out: &mut Vec<T>, mut item: impl FnMut(&mut Lexer) -> Option<T>) -> Option<()> {
+/// A list field, each item read by `item`; returns how many there were. `null` reads as an empty
+/// list.
+fn list(lx: &mut Lexer, mut item: impl FnMut(&mut Lexer) -> Option<()>) -> Option<u32> {
+    let mut n = 0;
     if lx.null() {
-        return Some(());
+        return Some(n);
     }
     lx.array(|lx| {
-        out.push(item(lx)?);
+        item(lx)?;
+        n += 1;
         Some(())
-    })
+    })?;
+    Some(n)
 }
 
 /// Reads fields against the buffer they are in.
@@ -282,14 +392,15 @@ impl Reader<'_> {
         }
     }
 
-    fn actor(&self, lx: &mut Lexer, catalog: &ActorCatalog) -> Option<PendingActor> {
+    /// An actor: a name from the catalog, or an object (its aliases onto `aliases`).
+    fn actor(&self, lx: &mut Lexer, catalog: &ActorCatalog, aliases: &mut Vec<Val>) -> Option<PendingActor> {
         if lx.next_is(b'"') {
             let lit = lx.string()?;
             let found = if lit.work { catalog.actor(&self.decoded(lit)?) } else { catalog.actor(self.text(lit)) };
             return found.map(PendingActor::Known);
         }
         let mut fields = Fields::default();
-        let (mut name, mut kind, mut location, mut aliases) = (None, None, None, Vec::new());
+        let (mut name, mut kind, mut location, mut count) = (None, None, None, 0);
         lx.object(|lx, key| {
             match fields.first(key, ACTOR_FIELDS)? {
                 "name" => name = Some(self.required(lx.string()?)?),
@@ -301,11 +412,11 @@ impl Reader<'_> {
                     kind = Some(ActorType::parse(&kind_text)?);
                 }
                 "location" => location = self.optional(lx)?,
-                _ => list(lx, &mut aliases, |lx| lx.string().map(Val::Lent))?,
+                _ => count = list(lx, |lx| lx.string().map(|lit| aliases.push(Val::Lent(lit))))?,
             }
             Some(())
         })?;
-        Some(PendingActor::Object { name: name?, kind: kind?, location, aliases })
+        Some(PendingActor::Object { name: name?, kind: kind?, location, aliases: count })
     }
 
     fn source(&self, lx: &mut Lexer) -> Option<PendingSource> {
@@ -332,73 +443,27 @@ impl Reader<'_> {
 }
 
 impl Pending {
-    /// Calls `f` on every string still in the buffer.
-    fn each_lit(&mut self, f: &mut dyn FnMut(&mut Lit)) {
-        let mut add = |v: &mut Val| {
-            if let Val::Lent(l) = v {
-                f(l);
-            }
-        };
-        add(&mut self.id);
-        add(&mut self.victim);
-        add(&mut self.summary);
+    /// Decodes and cleans, in `buffer`, the strings of the record's own fields that need it (its
+    /// lists are settled with the batch's, by `Lists::settle`). Decoded text is never longer than
+    /// its escaped form, so it fits where it was; what it leaves free becomes spaces, so the buffer
+    /// stays text.
+    pub fn settle(&mut self, buffer: &mut [u8]) {
+        let mut fix = |v: &mut Val| settle_val(v, buffer);
+        fix(&mut self.id);
+        fix(&mut self.victim);
+        fix(&mut self.summary);
         for v in [&mut self.name, &mut self.location, &mut self.industry, &mut self.description].into_iter().flatten() {
-            add(v);
+            fix(v);
         }
         if let Some((_, _, _, Some(note))) = &mut self.cia {
-            add(note);
+            fix(note);
         }
-        for t in &mut self.ttps {
-            match t {
-                PendingTtp::Attack { id, note } => {
-                    add(id);
-                    note.iter_mut().for_each(&mut add);
-                }
-                PendingTtp::Other { name, framework, note } => {
-                    add(name);
-                    framework.iter_mut().chain(note.iter_mut()).for_each(&mut add);
-                }
-            }
-        }
-        for a in &mut self.actors {
-            if let PendingActor::Object { name, location, aliases, .. } = a {
-                add(name);
-                location.iter_mut().chain(aliases.iter_mut()).for_each(&mut add);
-            }
-        }
-        for s in &mut self.sources {
-            s.title.iter_mut().chain(s.publisher.iter_mut()).chain(s.url.iter_mut()).for_each(&mut add);
-        }
-        self.related.iter_mut().chain(self.tags.iter_mut()).for_each(&mut add);
     }
 
-    /// Decodes and cleans, in `buffer`, the strings that need it. Decoded text is never longer
-    /// than its escaped form, so it fits where it was; what it leaves free becomes spaces, so the
-    /// buffer stays text.
-    pub fn settle(&mut self, buffer: &mut [u8]) {
-        self.each_lit(&mut |lit| {
-            if !lit.work {
-                return;
-            }
-            let (start, end) = (lit.start as usize, lit.end as usize);
-            let mut len = unescape_in_place(&mut buffer[start..end]);
-            let cleaned = match std::str::from_utf8(&buffer[start..start + len]).map(sanitize) {
-                Ok(Cow::Owned(clean)) => Some(clean),
-                _ => None,
-            };
-            if let Some(clean) = cleaned {
-                buffer[start..start + clean.len()].copy_from_slice(clean.as_bytes());
-                len = clean.len();
-            }
-            buffer[start + len..end].fill(b' ');
-            lit.end = (start + len) as u32;
-            lit.work = false;
-        });
-    }
-
-    /// The incident, its text lent from `buffer` (settled). Actors written out in full are shared
-    /// through `actors` with the batch's other incidents that name the same one.
-    pub fn incident(self, buffer: &'static str, actors: &mut HashSet<Arc<Actor>>) -> Incident {
+    /// The incident, its text lent from `buffer` (settled) and its lists taken from `runs`. Actors
+    /// written out in full are shared through `actors` with the batch's other incidents that name
+    /// the same one.
+    pub fn incident(self, buffer: &'static str, runs: &mut Runs, actors: &mut HashSet<Arc<Actor>>) -> Incident {
         let s = |v: Val| -> Str {
             match v {
                 Val::Lent(l) => Str::Borrowed(buffer.get(l.start as usize..l.end as usize).unwrap_or_default()),
@@ -406,6 +471,7 @@ impl Pending {
             }
         };
         let o = |v: Option<Val>| v.map(s);
+        let Runs { ttps, actors: named, sources, related, tags, aliases } = runs;
         Incident {
             id: s(self.id),
             victim: s(self.victim),
@@ -423,16 +489,16 @@ impl Pending {
                 note: o(note),
             }),
             motives: self.motives,
-            ttps: exact(self.ttps, |t| match t {
+            ttps: take(ttps, self.ttps, |t| match t {
                 PendingTtp::Attack { id, note } => TechniqueRef::Attack { id: s(id), note: o(note) },
                 PendingTtp::Other { name, framework, note } => {
                     TechniqueRef::Other { name: s(name), framework: o(framework), note: o(note) }
                 }
             }),
-            actors: exact(self.actors, |a| match a {
+            actors: take(named, self.actors, |a| match a {
                 PendingActor::Known(actor) => actor,
-                PendingActor::Object { name, kind, location, aliases } => {
-                    let actor = Actor { name: s(name), kind, location: o(location), aliases: exact(aliases, s) };
+                PendingActor::Object { name, kind, location, aliases: count } => {
+                    let actor = Actor { name: s(name), kind, location: o(location), aliases: take(aliases, count, s) };
                     match actors.get(&actor) {
                         Some(shared) => Arc::clone(shared),
                         None => {
@@ -443,24 +509,43 @@ impl Pending {
                     }
                 }
             }),
-            sources: exact(self.sources, |x| Source {
+            sources: take(sources, self.sources, |x| Source {
                 title: o(x.title),
                 publisher: o(x.publisher),
                 url: o(x.url),
                 date: x.date,
             }),
-            related: exact(self.related, s),
-            tags: exact(self.tags, s),
+            related: take(related, self.related, s),
+            tags: take(tags, self.tags, s),
         }
     }
 }
 
-/// `items` mapped into a list of their own size. `collect` would reuse the pending list's
-/// allocation, larger than the incident needs, and keep it for the rest of the run: a million
-/// records' worth of room that holds nothing.
-fn exact<T, U>(items: Vec<T>, f: impl FnMut(T) -> U) -> Vec<U> {
-    let mut out = Vec::with_capacity(items.len());
-    out.extend(items.into_iter().map(f));
+/// Decodes and cleans one string in `buffer`, if it needs it.
+fn settle_val(v: &mut Val, buffer: &mut [u8]) {
+    let Val::Lent(lit) = v else { return };
+    if !lit.work {
+        return;
+    }
+    let (start, end) = (lit.start as usize, lit.end as usize);
+    let mut len = unescape_in_place(&mut buffer[start..end]);
+    let cleaned = match std::str::from_utf8(&buffer[start..start + len]).map(sanitize) {
+        Ok(Cow::Owned(clean)) => Some(clean),
+        _ => None,
+    };
+    if let Some(clean) = cleaned {
+        buffer[start..start + clean.len()].copy_from_slice(clean.as_bytes());
+        len = clean.len();
+    }
+    buffer[start + len..end].fill(b' ');
+    lit.end = (start + len) as u32;
+    lit.work = false;
+}
+
+/// The next `n` items of a run, mapped into a list of exactly their number.
+fn take<T, U>(run: &mut std::vec::IntoIter<T>, n: u32, f: impl FnMut(T) -> U) -> Vec<U> {
+    let mut out = Vec::with_capacity(n as usize);
+    out.extend(run.by_ref().take(n as usize).map(f));
     out
 }
 

@@ -167,8 +167,9 @@ fn special(bytes: &[u8]) -> Option<usize> {
         }
         at += 8;
     }
-    let is_special =
-        |b: u8| u8::from(b == b'"') | u8::from(b == b'\\') | u8::from(b < 0x20) | u8::from(b == 0x7f) | u8::from(b == 0xc2);
+    let is_special = |b: u8| {
+        u8::from(b == b'"') | u8::from(b == b'\\') | u8::from(b < 0x20) | u8::from(b == 0x7f) | u8::from(b == 0xc2)
+    };
     for chunk in bytes[at..].chunks_exact(32) {
         if chunk.iter().fold(0, |found, &b| found | is_special(b)) != 0 {
             break;

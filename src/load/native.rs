@@ -369,6 +369,7 @@ fn process(b: Batch, name: &str, ctx: &Context) -> Outcome {
     let bytes = region.len();
     let mut parsed = Parsed::default();
     let mut slots: Vec<Slot> = Vec::new();
+    let mut lists = fast::Lists::default();
     let mut stopped = false;
     let valid = match std::str::from_utf8(region) {
         Ok(_) => bytes,
@@ -378,7 +379,8 @@ fn process(b: Batch, name: &str, ctx: &Context) -> Outcome {
         let text = std::str::from_utf8(&region[..valid]).unwrap_or_default();
         let bad_utf8 = (valid < bytes).then_some(valid);
         let src = Text::within(name, text, offset, start);
-        let mut read = Reading { src: &src, buffer: text, ctx, slots: &mut slots, parsed: &mut parsed };
+        let mut read =
+            Reading { src: &src, buffer: text, ctx, slots: &mut slots, lists: &mut lists, parsed: &mut parsed };
         match &kind {
             Kind::Items(items) => {
                 read.slots.reserve_exact(items.len());
@@ -433,14 +435,16 @@ fn process(b: Batch, name: &str, ctx: &Context) -> Outcome {
             pending.settle(&mut region[..valid]);
         }
     }
+    lists.settle(&mut region[..valid]);
     let region: &'static [u8] = region;
     // Settled strings leave only text behind them, so what was UTF-8 still is.
     let text: &'static str = std::str::from_utf8(&region[..valid]).unwrap_or_default();
     parsed.incidents.reserve_exact(slots.len());
     let mut actors = foldhash::HashSet::default();
+    let mut runs = lists.into_runs();
     for slot in slots {
         parsed.incidents.push(match slot {
-            Slot::Fast(pending, at) => (pending.incident(text, &mut actors), at),
+            Slot::Fast(pending, at) => (pending.incident(text, &mut runs, &mut actors), at),
             Slot::Done(incident, at) => (incident, at),
         });
     }
@@ -457,6 +461,8 @@ struct Reading<'r, 't> {
     buffer: &'t str,
     ctx: &'r Context<'r>,
     slots: &'r mut Vec<Slot>,
+    /// The lists of the records the fast path took.
+    lists: &'r mut fast::Lists,
     parsed: &'r mut Parsed,
 }
 
@@ -465,7 +471,7 @@ impl Reading<'_, '_> {
     fn record(&mut self, text: &str) -> Result<(), serde_json::Error> {
         let at = self.src.file_offset_of(text);
         if !self.ctx.reading.careful_only
-            && let Some(pending) = fast::record(text, self.buffer, self.ctx.actors)
+            && let Some(pending) = fast::record(text, self.buffer, self.ctx.actors, self.lists)
         {
             self.slots.push(Slot::Fast(pending, at));
             return Ok(());

@@ -16,6 +16,11 @@ pub struct PartialDate {
 impl PartialDate {
     /// Parses `YYYY`, `YYYY-MM` or `YYYY-MM-DD`; the error says what was wrong.
     pub fn parse(s: &str) -> Result<Self, String> {
+        Self::well_formed(s.as_bytes()).map_or_else(|| Self::checked(s), Ok)
+    }
+
+    /// `parse`, part by part, saying what is wrong.
+    fn checked(s: &str) -> Result<Self, String> {
         let expected = "expected YYYY, YYYY-MM or YYYY-MM-DD";
         let mut parts = s.split('-');
         let year = parts.next().unwrap_or_default();
@@ -52,6 +57,32 @@ impl PartialDate {
             _ => return Err(format!("invalid date {s:?}: {expected}")),
         };
         Ok(Self { year, month, day })
+    }
+
+    /// A valid date, read straight from its bytes: every record has one or more, so the common
+    /// case skips splitting and the messages. `None` for anything else, which `parse` then explains.
+    fn well_formed(b: &[u8]) -> Option<Self> {
+        let number = |at: usize, len: usize| {
+            b.get(at..at + len)?.iter().try_fold(0u16, |n, &c| c.is_ascii_digit().then(|| n * 10 + u16::from(c - b'0')))
+        };
+        let year = number(0, 4)?;
+        let (month, day) = match b.len() {
+            4 => (None, None),
+            7 if b[4] == b'-' => (Some(number(5, 2)? as u8), None),
+            10 if b[4] == b'-' && b[7] == b'-' => (Some(number(5, 2)? as u8), Some(number(8, 2)? as u8)),
+            _ => return None,
+        };
+        if let Some(m) = month
+            && !(1..=12).contains(&m)
+        {
+            return None;
+        }
+        if let (Some(m), Some(d)) = (month, day)
+            && (d == 0 || d > days_in_month(year, m))
+        {
+            return None;
+        }
+        Some(Self { year, month, day })
     }
 
     /// The form used on screen: `2023`, `Jul 2023` or `22 Jul 2023`.
@@ -125,6 +156,29 @@ mod tests {
             assert!(PartialDate::parse(bad).is_err(), "{bad} should be rejected");
         }
         assert!(PartialDate::parse("2024-02-29").is_ok());
+    }
+
+    #[test]
+    fn the_quick_reading_agrees_with_the_checked_one() {
+        let starts = ["", "0", "202", "1900", "2000", "2023", "2024", "20x4", "٣٣"];
+        let parts = [
+            "", "-", "0", "1", "-0", "-00", "-01", "-02", "-04", "-12", "-13", "-28", "-29", "-30", "-31", "-32", "-1",
+            "-x1",
+        ];
+        let mut tried = 0;
+        for a in starts {
+            for b in parts {
+                for c in parts {
+                    for d in ["", "-", "1", " "] {
+                        let s = format!("{a}{b}{c}{d}");
+                        let quick = PartialDate::well_formed(s.as_bytes());
+                        assert_eq!(quick.ok_or(()), PartialDate::checked(&s).map_err(|_| ()), "{s:?}");
+                        tried += usize::from(quick.is_some());
+                    }
+                }
+            }
+        }
+        assert!(tried > 100, "some of the strings are dates ({tried})");
     }
 
     #[test]
