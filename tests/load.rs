@@ -509,6 +509,74 @@ fn invalid_json_anywhere_is_reported_as_serde_reads_it() {
     }
 }
 
+/// Records whose lists of objects are written an object a line, at the records' own indent, with
+/// escapes in their text: a reader that guesses from the layout where records end guesses wrong
+/// inside them, and must find the records again exactly.
+fn nested_at_record_indent(count: usize) -> String {
+    let records: Vec<String> = (0..count)
+        .map(|n| {
+            format!(
+                "{{\"id\": \"n-{n}\", \"victim\": \"Victim {n}\", \"date\": \"2021-0{}\", \"summary\": \"Summary {n}.\", \"sources\": [\n{{\"title\": \"First \\\"{n}\\\"\", \"url\": \"https://example.com/{n}/a\"}},\n{{\"title\": \"Second\", \"url\": \"https://example.com/{n}/b\"}}\n], \"tags\": [\"caf\\u00e9-{n}\"]}}",
+                1 + n % 9
+            )
+        })
+        .collect();
+    format!("[\n{}\n]\n", records.join(",\n"))
+}
+
+#[test]
+fn records_are_found_exactly_where_their_layout_misleads() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = nested_at_record_indent(200);
+    let d = same_everywhere(&[write(&dir, "nested.json", &text)]);
+    assert_eq!(d.incidents.len(), 200);
+    assert_eq!(d.incidents[150].sources[0].title.as_deref(), Some("First \"150\""));
+    assert_eq!(d.incidents[150].tags, ["café-150"]);
+
+    let bad_date = text.replace(
+        "\"n-150\", \"victim\": \"Victim 150\", \"date\": \"2021-07\"",
+        "\"n-150\", \"victim\": \"Victim 150\", \"date\": \"2021-13\"",
+    );
+    let p = problems_everywhere("nested.json", bad_date.as_bytes());
+    assert_eq!(
+        p,
+        [format!(
+            "nested.json:{}: record \"n-150\", field date: invalid date \"2021-13\": month must be 01 to 12",
+            place(&bad_date, "\"2021-13\"", 0)
+        )]
+    );
+
+    let missing_comma = text.replacen("}\n],", "}\n]", 170);
+    let p = problems_everywhere("nested.json", missing_comma.as_bytes());
+    assert_eq!(p, [serde_says("nested.json", &missing_comma)]);
+}
+
+#[test]
+fn a_file_that_breaks_far_into_its_records_is_read_again_exactly_from_there() {
+    // One record a line: read in large blocks, the reader finds most records by guessing and
+    // parsing, and only meets the mistake there.
+    let records: Vec<String> = (0..400)
+        .map(|n| {
+            format!(r#"{{"id": "g-{n}", "victim": "Ünïcode Bank {n}", "date": "2022-11", "summary": "Line \"{n}\"."}}"#)
+        })
+        .collect();
+    let good = format!("[\n{}\n]\n", records.join(",\n"));
+    for (what, text) in [
+        ("missing comma", good.replacen("},\n", "}\n", 350)),
+        ("stray comma", good.replacen("},\n", "},,\n", 300)),
+        ("bad word", good.replacen("\"date\"", "\"date\" nul", 320)),
+        ("truncated", good[..good.len() - 300].to_string()),
+    ] {
+        let p = problems_everywhere("far.json", text.as_bytes());
+        assert_eq!(p, [serde_says("far.json", &text)], "{what}");
+    }
+    let at = good.find("Bank 333").unwrap();
+    let mut latin = good.as_bytes().to_vec();
+    latin[at] = 0xe9;
+    let p = problems_everywhere("far.json", &latin);
+    assert_eq!(p, [format!("far.json:{}: the file is not valid UTF-8 text", place(&good, "Bank 333", 0))]);
+}
+
 #[test]
 fn the_incidents_object_reads_like_an_array() {
     let text = format!("{{\"incidents\": {}}}", many_records(",\n"));

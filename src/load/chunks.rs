@@ -1,6 +1,7 @@
 //! Finding records in a native file read block by block: the top-level values of a JSON array (or
 //! of `{"incidents": [...]}`), or the lines of JSON Lines. The scan only tracks strings (skipped
-//! whole) and nesting; the records themselves are parsed later, on every core.
+//! whole) and nesting; the records themselves are parsed later, on every core. Past the first
+//! records, the reader mostly guesses where records end instead (`guess_record_end`).
 //! Whatever is not a record boundary is left to serde: on anything unexpected the scanner stops
 //! and says where the text it can vouch for ends.
 
@@ -70,6 +71,9 @@ pub struct Scanner {
     pub at_start: bool,
     /// Undecided mode: the first value, once complete.
     pub first_value: Option<Range<usize>>,
+    /// The scan stops at the first record boundary at or after this index (read guesses ahead of
+    /// the scan from there).
+    pub stop_at: usize,
 }
 
 fn is_ws(b: u8) -> bool {
@@ -86,7 +90,28 @@ impl Scanner {
             safe: 0,
             at_start: true,
             first_value: None,
+            stop_at: usize::MAX,
         }
+    }
+
+    /// The next byte to look at.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Whether everything scanned has been handed out, and the scan is just after an item of the
+    /// array.
+    pub fn at_boundary(&self) -> bool {
+        self.state == State::After && self.pos == self.safe
+    }
+
+    /// Carries on from `at`, just after an item, as if the scan had found everything before it.
+    pub fn resume_after_item(&mut self, at: usize) {
+        self.pos = at;
+        self.safe = at;
+        self.item_start = at;
+        self.at_start = false;
+        self.state = State::After;
     }
 
     /// The buffer lost its first `n` bytes (all before `safe`).
@@ -104,6 +129,9 @@ impl Scanner {
             return Ok(());
         }
         while self.pos < buf.len() {
+            if self.pos >= self.stop_at && self.at_boundary() {
+                return Ok(());
+            }
             let b = buf[self.pos];
             match self.state {
                 State::Start => {
@@ -335,6 +363,63 @@ fn skip_string(buf: &[u8], mut i: usize, escaped: bool) -> Result<usize, bool> {
             }
         }
     }
+}
+
+/// The index just after the object or array that starts at `start`, found by skipping strings
+/// and counting brackets (nothing else is checked); `None` if `bytes` ends first.
+pub fn value_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0u32;
+    let mut i = start;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i = skip_string(bytes, i + 1, false).ok()?;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Where a record probably ends, found without reading what comes before: at the first line
+/// from `from` on that starts (after `indent` blanks, if known) with `{`, and whose previous line
+/// ends with `},`, the index just after that `}`. A guess: a line inside a record can look the
+/// same, so whatever is read from a guessed place is checked (see `native.rs`).
+pub fn guess_record_end(bytes: &[u8], from: usize, indent: Option<usize>) -> Option<usize> {
+    let mut i = from;
+    while let Some(k) = memchr::memchr(b'\n', &bytes[i..]) {
+        let newline = i + k;
+        i = newline + 1;
+        let blanks = bytes[i..].iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+        if bytes.get(i + blanks) != Some(&b'{') || indent.is_some_and(|n| n != blanks) {
+            continue;
+        }
+        let before = &bytes[..newline];
+        let mut end = before.len();
+        while end > 0 && matches!(before[end - 1], b' ' | b'\t' | b'\r') {
+            end -= 1;
+        }
+        if end < 2 || before[end - 1] != b',' {
+            continue;
+        }
+        end -= 1;
+        while end > 0 && matches!(before[end - 1], b' ' | b'\t') {
+            end -= 1;
+        }
+        if end > from && before[end - 1] == b'}' {
+            return Some(end);
+        }
+    }
+    None
 }
 
 /// Splits `[start, end)` of a buffer of lines into pieces of about `size` bytes that end just

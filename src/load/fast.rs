@@ -169,16 +169,29 @@ struct PendingSource {
 /// typed parse that denies unknown fields, it refuses a record with an unknown or repeated field,
 /// or without a required one.
 pub fn record(text: &str, buffer: &str, actors: &ActorCatalog, lists: &mut Lists) -> Option<Pending> {
+    let mut lx = Lexer::within(buffer, text)?;
+    taken(lists, |lists| read_record(&mut lx, buffer, actors, lists).filter(|_| lx.at_end()))
+}
+
+/// Reads the record that starts at `start` of `buffer` and returns it with the index just after
+/// it, or `None` to send it down the careful path (which must first find where it ends).
+pub fn record_at(buffer: &str, start: usize, actors: &ActorCatalog, lists: &mut Lists) -> Option<(Pending, usize)> {
+    let mut lx = Lexer::at(buffer, start)?;
+    let pending = taken(lists, |lists| read_record(&mut lx, buffer, actors, lists))?;
+    Some((pending, lx.position()))
+}
+
+/// `read` on `lists`, which keep nothing of a record that was not taken.
+fn taken(lists: &mut Lists, read: impl FnOnce(&mut Lists) -> Option<Pending>) -> Option<Pending> {
     let before = lists.lens();
-    let pending = read_record(text, buffer, actors, lists);
+    let pending = read(lists);
     if pending.is_none() {
         lists.truncate(before);
     }
     pending
 }
 
-fn read_record(text: &str, buffer: &str, actors: &ActorCatalog, lists: &mut Lists) -> Option<Pending> {
-    let mut lx = Lexer::within(buffer, text)?;
+fn read_record(lx: &mut Lexer, buffer: &str, actors: &ActorCatalog, lists: &mut Lists) -> Option<Pending> {
     let at = Reader { buffer };
     let mut fields = Fields::default();
     let (mut id, mut victim, mut date, mut summary) = (None, None, None, None);
@@ -228,9 +241,6 @@ fn read_record(text: &str, buffer: &str, actors: &ActorCatalog, lists: &mut List
         }
         Some(())
     })?;
-    if !lx.at_end() {
-        return None;
-    }
     Some(Pending {
         id: id?,
         victim: victim?,

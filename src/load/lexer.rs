@@ -32,6 +32,18 @@ impl<'b> Lexer<'b> {
         Some(Self { bytes: &buffer.as_bytes()[..end], at: start })
     }
 
+    /// A lexer at `start` of `buffer`, reading up to its end; `None` where positions do not fit in
+    /// 32 bits.
+    pub fn at(buffer: &'b str, start: usize) -> Option<Self> {
+        (start <= buffer.len() && u32::try_from(buffer.len()).is_ok())
+            .then_some(Self { bytes: buffer.as_bytes(), at: start })
+    }
+
+    /// Where the lexer is.
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
             self.at += 1;

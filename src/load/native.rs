@@ -1,23 +1,27 @@
 //! The native format: a JSON array of incidents, `{"incidents": [...]}`, one incident object, or
 //! JSON Lines. Every field is checked and every problem is reported with its position.
 //!
-//! A file is read in large blocks; the records of a block are found by a quick scan
-//! (`chunks.rs`) and parsed in batches on every core: in place by a strict lexer (`fast.rs`), or
-//! field by field where a record has a problem (`fields.rs`). Memory stays near the size of the
-//! incidents themselves: only a few blocks are alive at once, and positions are worked out only
-//! for problems, from each batch's starting line and column.
+//! A file is read in large blocks and parsed in batches on every core: in place by a strict lexer
+//! (`fast.rs`), or field by field where a record has a problem (`fields.rs`). The reading thread
+//! finds where batches begin: by scanning every byte (`chunks.rs`) at first, then, in an array,
+//! by guessing from the layout where records end about a batch apart, leaving the workers to find
+//! the records between guesses as they parse them. Guesses are checked, in file order, before
+//! any text is settled; after a wrong one the rest is scanned, so every record and every problem
+//! is the same either way. Memory stays near the size of the incidents themselves: only a few
+//! blocks are alive at once, and positions are worked out only for problems, from each batch's
+//! starting line and column.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::ops::Range;
-use std::sync::Mutex;
 use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use super::chunks::{Mode, Scanner, Stop, split_lines};
+use super::chunks::{Mode, Scanner, Stop, guess_record_end, split_lines, value_end};
 use super::problem::{Position, Problem, Text, advance, json_message, serde_offset};
 use super::{Parsed, Progress, fast, fields};
 use crate::model::{ActorCatalog, Incident};
@@ -42,6 +46,12 @@ impl Default for NativeReading {
 /// that both cores finish together.
 const BATCH: usize = 1 << 20;
 
+/// The batch size for blocks of `block` bytes: a few batches a block, so that guesses where
+/// records end (see `produce`) fall inside what has been read.
+fn batch_size(block: usize) -> usize {
+    BATCH.min(block.div_ceil(4)).max(1)
+}
+
 /// What reading a native file needs besides the file.
 pub struct Context<'a> {
     /// JSON Lines, from the file's extension.
@@ -63,8 +73,9 @@ pub enum ReadError {
 /// Records found in one stretch of a block, to parse together. The batch owns its stretch of the
 /// buffer: the buffer is kept for the rest of the run, and the incidents borrow their text from it.
 struct Batch {
+    /// Its place in the file's order, given when it is handed out.
     seq: usize,
-    /// The stretch, starting at a record or a line.
+    /// The stretch. Stretches follow each other with nothing between them.
     region: &'static mut [u8],
     /// The byte after the stretch, which serde needs to see to place some syntax errors.
     after: Option<u8>,
@@ -72,6 +83,9 @@ struct Batch {
     offset: usize,
     start: Position,
     kind: Kind,
+    /// Handed out after a guess (see `Kind::Run`): its text is settled only once every batch
+    /// before it has been read as expected.
+    guarded: bool,
 }
 
 enum Kind {
@@ -81,6 +95,10 @@ enum Kind {
     Lines,
     /// The file's only value: one record, or `{"incidents": ...}` written unusually.
     Single,
+    /// `, item` repeated, from just after an item to just after an item, where the end (and, but
+    /// for the first run, the start) was guessed rather than scanned for (`guess_record_end`).
+    /// The worker finds the items itself as it parses them.
+    Run,
 }
 
 /// A parsed batch. `stopped`: it ended in a problem that ends the file (invalid JSON or UTF-8).
@@ -90,30 +108,113 @@ struct Outcome {
     stopped: bool,
     /// The bytes of the file the batch covered.
     bytes: usize,
+    /// The stretch, handed back as it was, when a guess before it or at its end proved wrong.
+    unread: Option<&'static [u8]>,
+    offset: usize,
+    start: Position,
+}
+
+/// The text to read again, exactly, after a wrong guess: the stretches handed out from the first
+/// batch that was not read as expected, in order, and where the first begins.
+struct Rewind {
+    regions: Vec<&'static [u8]>,
+    offset: usize,
+    pos: Position,
+}
+
+/// What the reader does after handing out a batch.
+enum Flow {
+    Go,
+    /// No more batches are wanted: one ended the file.
+    Stop,
+    Rewind(Rewind),
+}
+
+/// Where batches go: parsed at once, or by a pool of workers.
+trait Sink {
+    fn submit(&mut self, batch: Batch) -> Flow;
+    /// Waits for every batch handed out, and says whether the text must be read again.
+    fn sync(&mut self) -> Option<Rewind>;
+}
+
+/// Each batch says whether it was read as expected; a guarded batch waits, before settling its
+/// text, until every earlier one has said so, since a wrong guess before it means its stretch
+/// did not begin where a record begins.
+#[derive(Default)]
+struct Verdicts {
+    said: Mutex<Said>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct Said {
+    /// Every batch before this one has said.
+    upto: usize,
+    /// The first batch, of those, that was not read as expected.
+    failed: Option<usize>,
+    /// What later batches said, waiting for the earlier ones.
+    early: BTreeMap<usize, bool>,
+}
+
+impl Verdicts {
+    /// Batch `seq` says whether it was read as expected; a guarded one waits for every earlier
+    /// batch and returns whether all of them and itself were.
+    fn say(&self, seq: usize, expected: bool, guarded: bool) -> bool {
+        let mut said = self.said.lock().unwrap_or_else(PoisonError::into_inner);
+        said.early.insert(seq, expected);
+        loop {
+            let upto = said.upto;
+            let Some(ok) = said.early.remove(&upto) else { break };
+            if !ok && said.failed.is_none() {
+                said.failed = Some(upto);
+            }
+            said.upto += 1;
+        }
+        self.changed.notify_all();
+        if !guarded {
+            return expected;
+        }
+        while said.upto <= seq {
+            said = self.changed.wait(said).unwrap_or_else(PoisonError::into_inner);
+        }
+        said.failed.is_none_or(|f| f > seq)
+    }
+
+    /// After a rewind: batches from `seq` on (every earlier one has said) start afresh.
+    fn restart(&self, seq: usize) {
+        let mut said = self.said.lock().unwrap_or_else(PoisonError::into_inner);
+        *said = Said { upto: seq, ..Said::default() };
+    }
 }
 
 /// Reads a native file from `input`, appending its incidents and problems to `out` in file order.
 pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Result<(), ReadError> {
-    let batch = BATCH.min(ctx.reading.block_size.max(1));
+    let batch = batch_size(ctx.reading.block_size);
     let workers = if ctx.size <= 2 * batch as u64 {
         0
     } else {
         std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
     };
-    let mut collector = Collector { next: 0, pending: BTreeMap::new(), stopped: false, size: ctx.size };
+    let verdicts = Verdicts::default();
+    let mut collector = Collector {
+        next: 0,
+        pending: BTreeMap::new(),
+        stopped: false,
+        size: ctx.size,
+        rewind: None,
+        reserved: false,
+        out,
+    };
     let tail = if workers == 0 {
-        produce(name, input, ctx, &mut |b| {
-            let outcome = process(b, name, ctx);
-            collector.add(outcome, out);
-            !collector.stopped
-        })
+        let mut sink = Inline { collector: &mut collector, name, ctx, verdicts: &verdicts, sent: 0 };
+        produce(name, input, ctx, false, &mut sink)
     } else {
         let (tx, rx) = mpsc::sync_channel::<Batch>(2 * workers);
         let rx = Mutex::new(rx);
         let (done_tx, done_rx) = mpsc::channel::<Outcome>();
         std::thread::scope(|s| {
             for _ in 0..workers {
-                let (rx, done_tx) = (&rx, done_tx.clone());
+                let (rx, done_tx, verdicts) = (&rx, done_tx.clone(), &verdicts);
                 s.spawn(move || {
                     loop {
                         let next = match rx.lock() {
@@ -121,23 +222,20 @@ pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Re
                             Err(_) => return,
                         };
                         let Ok(batch) = next else { return };
-                        if done_tx.send(process(batch, name, ctx)).is_err() {
+                        if done_tx.send(process(batch, name, ctx, verdicts)).is_err() {
                             return;
                         }
                     }
                 });
             }
             drop(done_tx);
-            let tail = produce(name, input, ctx, &mut |b| {
-                while let Ok(outcome) = done_rx.try_recv() {
-                    collector.add(outcome, out);
-                }
-                !collector.stopped && tx.send(b).is_ok()
-            });
-            drop(tx);
-            for outcome in done_rx.iter() {
-                collector.add(outcome, out);
-            }
+            let mut pool =
+                Pool { collector: &mut collector, tx: Some(tx), done: done_rx, verdicts: &verdicts, sent: 0 };
+            // Guessing where records end spares the reading thread a scan of every byte: it pays
+            // when workers parse while it reads.
+            let tail = produce(name, input, ctx, true, &mut pool);
+            pool.tx = None;
+            pool.drain();
             tail
         })
     };
@@ -146,41 +244,139 @@ pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Re
     if let Some(problem) = tail?
         && !collector.stopped
     {
-        out.problems.push(problem);
+        collector.out.problems.push(problem);
     }
     Ok(())
 }
 
+/// Batches parsed as they come, on the reading thread.
+struct Inline<'c, 'o, 'a> {
+    collector: &'c mut Collector<'o>,
+    name: &'a str,
+    ctx: &'a Context<'a>,
+    verdicts: &'a Verdicts,
+    sent: usize,
+}
+
+impl Sink for Inline<'_, '_, '_> {
+    fn submit(&mut self, mut batch: Batch) -> Flow {
+        batch.seq = self.sent;
+        self.sent += 1;
+        self.collector.add(process(batch, self.name, self.ctx, self.verdicts));
+        self.collector.flow()
+    }
+
+    fn sync(&mut self) -> Option<Rewind> {
+        let rewind = self.collector.rewind.take();
+        self.verdicts.restart(self.sent);
+        rewind
+    }
+}
+
+/// Batches parsed by workers.
+struct Pool<'c, 'o, 'a> {
+    collector: &'c mut Collector<'o>,
+    tx: Option<mpsc::SyncSender<Batch>>,
+    done: mpsc::Receiver<Outcome>,
+    verdicts: &'a Verdicts,
+    sent: usize,
+}
+
+impl Pool<'_, '_, '_> {
+    /// Waits for the outcome of every batch handed out.
+    fn drain(&mut self) {
+        while self.collector.next < self.sent {
+            match self.done.recv() {
+                Ok(outcome) => self.collector.add(outcome),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+impl Sink for Pool<'_, '_, '_> {
+    fn submit(&mut self, mut batch: Batch) -> Flow {
+        while let Ok(outcome) = self.done.try_recv() {
+            self.collector.add(outcome);
+        }
+        if self.collector.rewind.is_some() {
+            // This batch, and those after it, come after the wrong guess too.
+            return match self.sync() {
+                Some(mut rewind) => {
+                    rewind.regions.push(batch.region);
+                    Flow::Rewind(rewind)
+                }
+                None => Flow::Stop,
+            };
+        }
+        if self.collector.stopped {
+            return Flow::Stop;
+        }
+        batch.seq = self.sent;
+        match &self.tx {
+            Some(tx) if tx.send(batch).is_ok() => {
+                self.sent += 1;
+                Flow::Go
+            }
+            _ => Flow::Stop,
+        }
+    }
+
+    fn sync(&mut self) -> Option<Rewind> {
+        self.drain();
+        let rewind = self.collector.rewind.take();
+        self.verdicts.restart(self.sent);
+        rewind
+    }
+}
+
 /// Puts batches back in file order, and drops those after one that ended the file.
-struct Collector {
+struct Collector<'o> {
     next: usize,
     pending: BTreeMap<usize, Outcome>,
     stopped: bool,
     /// The file's size, to foresee how many records it holds.
     size: u64,
+    /// The stretches handed back after a wrong guess, to read again.
+    rewind: Option<Rewind>,
+    /// Room for the file's records has been made.
+    reserved: bool,
+    out: &'o mut Parsed,
 }
 
-impl Collector {
-    fn add(&mut self, outcome: Outcome, out: &mut Parsed) {
+impl Collector<'_> {
+    fn add(&mut self, outcome: Outcome) {
         self.pending.insert(outcome.seq, outcome);
         while let Some(mut o) = self.pending.remove(&self.next) {
             self.next += 1;
             if self.stopped {
                 continue;
             }
-            if self.next == 1 && o.bytes > 0 && !o.parsed.incidents.is_empty() {
+            if let Some(region) = o.unread {
+                self.rewind
+                    .get_or_insert_with(|| Rewind { regions: Vec::new(), offset: o.offset, pos: o.start })
+                    .regions
+                    .push(region);
+                continue;
+            }
+            if !self.reserved && o.bytes > 0 && !o.parsed.incidents.is_empty() {
+                self.reserved = true;
                 // Records of one file are alike in size: room for all of them at once spares
                 // growing a list of a million records by doubling (a copy each time, and up to
                 // twice the room).
                 let per_record = o.bytes as f64 / o.parsed.incidents.len() as f64;
                 let expected = (self.size as f64 / per_record * 1.05) as usize;
-                out.incidents.reserve_exact(expected.min(1 << 28));
+                self.out.incidents.reserve_exact(expected.min(1 << 28));
             }
-            out.incidents.append(&mut o.parsed.incidents);
-            out.problems.append(&mut o.parsed.problems);
-            out.rejected.append(&mut o.parsed.rejected);
+            self.out.incidents.append(&mut o.parsed.incidents);
+            self.out.problems.append(&mut o.parsed.problems);
+            self.out.rejected.append(&mut o.parsed.rejected);
             self.stopped = o.stopped;
         }
+    }
+
+    fn flow(&self) -> Flow {
+        if self.stopped { Flow::Stop } else { Flow::Go }
     }
 }
 
@@ -203,13 +399,20 @@ impl Cursor {
 
 const BOM: &[u8] = "\u{feff}".as_bytes();
 
-/// Reads blocks, finds their records and hands them out in batches (`submit` returns false when
-/// no more are wanted). Returns the problem that ended the file, if the scan met one.
+/// Reads blocks, finds their records and hands them out in batches to `sink`. Returns the problem
+/// that ended the file, if the scan met one.
+///
+/// With `guess`, once an array's records are found by scanning, the reader guesses where records
+/// end about a batch apart (`guess_record_end`) instead of scanning every byte, and hands out runs
+/// of records between guesses; the workers find the records as they parse them. A run that does
+/// not read as `, record` repeated to its very end means a guess was wrong (or the text is): the
+/// stretches from there on come back untouched, and are scanned exactly like any other file.
 fn produce(
     name: &str,
     mut input: impl Read,
     ctx: &Context,
-    submit: &mut dyn FnMut(Batch) -> bool,
+    guess: bool,
+    sink: &mut dyn Sink,
 ) -> Result<Option<Problem>, ReadError> {
     // Blocks are kept for the rest of the run, room and all: a small file gets a block its own
     // size (one byte more, to see its end), not a whole block's worth of memory. A pipe says it
@@ -218,12 +421,11 @@ fn produce(
         Ok(size) if size > 0 => ctx.reading.block_size.max(1).min(size.saturating_add(1)),
         _ => ctx.reading.block_size.max(1),
     };
-    let batch_size = BATCH.min(block_size);
+    let batch_size = batch_size(block_size);
     let mut buf: Vec<u8> = Vec::new();
     let mut cursor = Cursor { index: 0, offset: 0, pos: Position { line: 1, col: 1 } };
     let mut scanner = Scanner::new(ctx.lines);
     let mut items = Vec::new();
-    let mut seq = 0;
     // Byte order marks are skipped; they count as a character of the first line, as an editor
     // that shows them would place the text after them. However small the reads, each mark is
     // seen whole before the scan starts.
@@ -241,6 +443,11 @@ fn produce(
     }
     buf.drain(..cursor.index);
     cursor.index = 0;
+    let mut guessing = guess && !ctx.lines;
+    // Batches handed out since guessing began.
+    let mut guarded = false;
+    // How far records are indented, from the first one (`None`: any indent).
+    let mut indent: Option<Option<usize>> = None;
     // The bytes read while looking for marks are scanned before anything more is read.
     let mut read_ahead = true;
     loop {
@@ -251,6 +458,41 @@ fn produce(
             eof = fill(&mut input, &mut buf, block_size, ctx)?;
         }
         read_ahead = false;
+        let mut stop_at = usize::MAX;
+        if guessing && !eof && matches!(scanner.mode, Mode::Array | Mode::Wrapper) {
+            if scanner.at_boundary() {
+                let from = scanner.safe;
+                if buf.len() - from < 2 * batch_size {
+                    // Too little to guess in: read more first.
+                    continue;
+                }
+                let ends = guesses(&buf, from, batch_size, indent.flatten());
+                if let Some(&last) = ends.last() {
+                    guarded = true;
+                    let mut runs = Vec::with_capacity(ends.len());
+                    let mut start = from;
+                    for end in ends {
+                        runs.push((start..end, Kind::Run));
+                        start = end;
+                    }
+                    let flow = hand_out(&mut buf, &mut cursor, last, runs, block_size, guarded, sink);
+                    scanner.resume_after_item(0);
+                    match flow {
+                        Flow::Go => continue,
+                        Flow::Stop => return Ok(None),
+                        Flow::Rewind(rewind) => {
+                            rewound(rewind, &mut buf, &mut cursor, &mut scanner, block_size);
+                            (guessing, read_ahead) = (false, true);
+                            continue;
+                        }
+                    }
+                }
+            } else {
+                // Finish the record in progress, then guess from its end.
+                stop_at = scanner.position() + 1;
+            }
+        }
+        scanner.stop_at = stop_at;
         let was_undecided = scanner.mode == Mode::Undecided;
         let scanned = scanner.scan(&buf, eof, &mut items);
         if was_undecided
@@ -262,6 +504,14 @@ fn produce(
             // wrong on its first line, but a broken file, reported as serde reads it.
             return Ok(Some(syntax_problem(name, &buf[..first.end], cursor, "", Shape::Value)));
         }
+        if indent.is_none()
+            && let Some(first) = items.first()
+        {
+            let line = memchr::memrchr(b'\n', &buf[..first.start]).map(|i| i + 1);
+            indent = Some(
+                line.filter(|&l| buf[l..first.start].iter().all(|&b| b == b' ' || b == b'\t')).map(|l| first.start - l),
+            );
+        }
         let safe = scanner.safe;
         if safe > 0 {
             let batches: Vec<(Range<usize>, Kind)> = if scanner.mode == Mode::Lines {
@@ -269,35 +519,27 @@ fn produce(
             } else {
                 group(std::mem::take(&mut items), batch_size)
             };
-            let places: Vec<Cursor> = batches.iter().map(|(range, _)| cursor.to(&buf, range.start)).collect();
-            let afters: Vec<Option<u8>> = batches.iter().map(|(range, _)| buf.get(range.end).copied()).collect();
-            cursor.to(&buf, safe);
-            // The rest of the block (a record cut at its end) starts the next buffer; the block
-            // itself is kept, for the incidents to borrow their text from.
-            let mut next = Vec::with_capacity(block_size + buf.len() - safe);
-            next.extend_from_slice(&buf[safe..]);
-            let block: &'static mut [u8] = std::mem::replace(&mut buf, next).leak();
-            let mut rest = block;
-            let mut consumed = 0;
-            for (((range, kind), at), after) in batches.into_iter().zip(places).zip(afters) {
-                let (_, tail) = rest.split_at_mut(range.start - consumed);
-                let (region, tail) = tail.split_at_mut(range.len());
-                rest = tail;
-                consumed = range.end;
-                let kind = match kind {
-                    Kind::Items(items) => {
-                        Kind::Items(items.into_iter().map(|r| r.start - range.start..r.end - range.start).collect())
-                    }
-                    other => other,
-                };
-                let batch = Batch { seq, region, after, offset: at.offset, start: at.pos, kind };
-                seq += 1;
-                if !submit(batch) {
-                    return Ok(None);
+            let flow = hand_out(&mut buf, &mut cursor, safe, batches, block_size, guarded, sink);
+            scanner.shift(safe);
+            match flow {
+                Flow::Go => {}
+                Flow::Stop => return Ok(None),
+                Flow::Rewind(rewind) => {
+                    rewound(rewind, &mut buf, &mut cursor, &mut scanner, block_size);
+                    (guessing, read_ahead) = (false, true);
+                    continue;
                 }
             }
-            scanner.shift(safe);
-            cursor.index = 0;
+        }
+        // Before the file ends (well or not), every batch after a guess must have been read as
+        // expected: otherwise, the scan itself began in the wrong place.
+        let rewind = if guarded && (scanned.is_err() || eof) { sink.sync() } else { None };
+        if let Some(rewind) = rewind {
+            // What was scanned came after a wrong guess: read it again, exactly.
+            rewound(rewind, &mut buf, &mut cursor, &mut scanner, block_size);
+            (guessing, read_ahead) = (false, true);
+            items.clear();
+            continue;
         }
         match scanned {
             Err(stop) => {
@@ -308,7 +550,12 @@ fn produce(
                 return Ok(Some(stop_problem(name, &buf, cursor, &scanner, stop)));
             }
             Ok(()) if eof => break,
-            Ok(()) => {}
+            Ok(()) => {
+                if stop_at != usize::MAX && scanner.at_boundary() {
+                    // Guess from the record just finished, in what is left of this block.
+                    read_ahead = true;
+                }
+            }
         }
     }
     if scanner.mode == Mode::Undecided
@@ -318,10 +565,87 @@ fn produce(
         let after = buf.get(first.end).copied();
         let block: &'static mut [u8] = buf.leak();
         let region = &mut block[first];
-        let batch = Batch { seq, region, after, offset: at.offset, start: at.pos, kind: Kind::Single };
-        submit(batch);
+        let batch =
+            Batch { seq: 0, region, after, offset: at.offset, start: at.pos, kind: Kind::Single, guarded: false };
+        sink.submit(batch);
     }
     Ok(None)
+}
+
+/// Guessed record ends about `size` apart from `from`, leaving the text after the last in `buf`.
+fn guesses(buf: &[u8], from: usize, size: usize, indent: Option<usize>) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut at = from;
+    while at + size < buf.len() {
+        match guess_record_end(buf, at + size, indent) {
+            Some(end) => {
+                ends.push(end);
+                at = end;
+            }
+            None => break,
+        }
+    }
+    ends
+}
+
+/// Hands out `batches`, stretches of `buf` that cover it up to `safe`; the block is kept for the
+/// incidents to borrow their text from, and what follows `safe` starts the next buffer.
+fn hand_out(
+    buf: &mut Vec<u8>,
+    cursor: &mut Cursor,
+    safe: usize,
+    batches: Vec<(Range<usize>, Kind)>,
+    block_size: usize,
+    guarded: bool,
+    sink: &mut dyn Sink,
+) -> Flow {
+    let places: Vec<Cursor> = batches.iter().map(|(range, _)| cursor.to(buf, range.start)).collect();
+    let afters: Vec<Option<u8>> = batches.iter().map(|(range, _)| buf.get(range.end).copied()).collect();
+    cursor.to(buf, safe);
+    let mut next = Vec::with_capacity(block_size + buf.len() - safe);
+    next.extend_from_slice(&buf[safe..]);
+    let block: &'static mut [u8] = std::mem::replace(buf, next).leak();
+    cursor.index = 0;
+    let mut rest = block;
+    let mut consumed = 0;
+    let mut rewind: Option<Rewind> = None;
+    for (((range, kind), at), after) in batches.into_iter().zip(places).zip(afters) {
+        let (_, tail) = rest.split_at_mut(range.start - consumed);
+        let (region, tail) = tail.split_at_mut(range.len());
+        rest = tail;
+        consumed = range.end;
+        if let Some(r) = &mut rewind {
+            r.regions.push(region);
+            continue;
+        }
+        let kind = match kind {
+            Kind::Items(items) => {
+                Kind::Items(items.into_iter().map(|r| r.start - range.start..r.end - range.start).collect())
+            }
+            other => other,
+        };
+        let batch = Batch { seq: 0, region, after, offset: at.offset, start: at.pos, kind, guarded };
+        match sink.submit(batch) {
+            Flow::Go => {}
+            Flow::Stop => return Flow::Stop,
+            Flow::Rewind(r) => rewind = Some(r),
+        }
+    }
+    rewind.map_or(Flow::Go, Flow::Rewind)
+}
+
+/// Starts the buffer again from a rewind's stretches, followed by what is left of it, just after
+/// an item: the place every batch begins.
+fn rewound(rewind: Rewind, buf: &mut Vec<u8>, cursor: &mut Cursor, scanner: &mut Scanner, block_size: usize) {
+    let len: usize = rewind.regions.iter().map(|r| r.len()).sum();
+    let mut text = Vec::with_capacity(len + buf.len() + block_size);
+    for region in &rewind.regions {
+        text.extend_from_slice(region);
+    }
+    text.extend_from_slice(buf);
+    *buf = text;
+    *cursor = Cursor { index: 0, offset: rewind.offset, pos: rewind.pos };
+    scanner.resume_after_item(0);
 }
 
 /// Reads up to `want` more bytes onto the end of `buf`, counting them as read; fewer only at the
@@ -335,22 +659,24 @@ fn fill(input: &mut impl Read, buf: &mut Vec<u8>, want: usize, ctx: &Context) ->
     Ok(n < want)
 }
 
-/// Groups consecutive items into batches of about `size` bytes.
+/// Groups consecutive items into batches of about `size` bytes. The batches cover the buffer from
+/// its start, each up to the end of its last item, with nothing left between them.
 fn group(items: Vec<Range<usize>>, size: usize) -> Vec<(Range<usize>, Kind)> {
     let mut batches = Vec::new();
+    let mut start = 0;
     let mut current: Vec<Range<usize>> = Vec::new();
     for item in items {
-        if let Some(first) = current.first()
+        if let (Some(first), Some(last)) = (current.first(), current.last())
             && item.end - first.start > size
         {
-            let range = first.start..current.last().map_or(first.start, |l| l.end);
-            batches.push((range, Kind::Items(std::mem::take(&mut current))));
+            let end = last.end;
+            batches.push((start..end, Kind::Items(std::mem::take(&mut current))));
+            start = end;
         }
         current.push(item);
     }
-    if let Some(first) = current.first() {
-        let range = first.start..current.last().map_or(first.start, |l| l.end);
-        batches.push((range, Kind::Items(current)));
+    if let Some(last) = current.last() {
+        batches.push((start..last.end, Kind::Items(current)));
     }
     batches
 }
@@ -364,13 +690,15 @@ enum Slot {
 
 /// Parses one batch: every record first (problems are placed in the text as written), then the
 /// fast path's strings are settled in the buffer, then its incidents borrow their text from it.
-fn process(b: Batch, name: &str, ctx: &Context) -> Outcome {
-    let Batch { seq, region, after, offset, start, kind } = b;
+/// A batch that was not read as expected, or comes after one, is handed back untouched.
+fn process(b: Batch, name: &str, ctx: &Context, verdicts: &Verdicts) -> Outcome {
+    let Batch { seq, region, after, offset, start, kind, guarded } = b;
     let bytes = region.len();
     let mut parsed = Parsed::default();
     let mut slots: Vec<Slot> = Vec::new();
     let mut lists = fast::Lists::default();
     let mut stopped = false;
+    let mut expected = true;
     let valid = match std::str::from_utf8(region) {
         Ok(_) => bytes,
         Err(e) => e.valid_up_to(),
@@ -418,8 +746,9 @@ fn process(b: Batch, name: &str, ctx: &Context) -> Outcome {
                     single(&mut read);
                 }
             }
+            Kind::Run => expected = bad_utf8.is_none() && read.run(),
         }
-        if let (Some(at), false) = (bad_utf8, stopped) {
+        if let (Some(at), false, true) = (bad_utf8, stopped, expected) {
             parsed.problems.push(Problem {
                 file: name.to_string(),
                 position: Some(src.position_at(at)),
@@ -429,6 +758,9 @@ fn process(b: Batch, name: &str, ctx: &Context) -> Outcome {
             });
             stopped = true;
         }
+    }
+    if !verdicts.say(seq, expected, guarded) {
+        return Outcome { seq, parsed: Parsed::default(), stopped: false, bytes, unread: Some(region), offset, start };
     }
     for slot in &mut slots {
         if let Slot::Fast(pending, _) = slot {
@@ -451,7 +783,7 @@ fn process(b: Batch, name: &str, ctx: &Context) -> Outcome {
     if let Some(p) = ctx.progress {
         p.add_records(parsed.incidents.len() as u64);
     }
-    Outcome { seq, parsed, stopped, bytes }
+    Outcome { seq, parsed, stopped, bytes, unread: None, offset, start }
 }
 
 /// Reading the records of a batch.
@@ -469,13 +801,50 @@ struct Reading<'r, 't> {
 impl Reading<'_, '_> {
     /// One record: the fast path if it takes it, else the careful one. Fails only on invalid JSON.
     fn record(&mut self, text: &str) -> Result<(), serde_json::Error> {
-        let at = self.src.file_offset_of(text);
         if !self.ctx.reading.careful_only
             && let Some(pending) = fast::record(text, self.buffer, self.ctx.actors, self.lists)
         {
-            self.slots.push(Slot::Fast(pending, at));
+            self.slots.push(Slot::Fast(pending, self.src.file_offset_of(text)));
             return Ok(());
         }
+        self.careful(text)
+    }
+
+    /// A run (`Kind::Run`): `, record` repeated to the very end of the batch. False if the text is
+    /// anything else, invalid JSON included: the records are then found again by a scan.
+    fn run(&mut self) -> bool {
+        let bytes = self.buffer.as_bytes();
+        let blank = |mut i: usize| {
+            while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(i) {
+                i += 1;
+            }
+            i
+        };
+        let mut at = 0;
+        while at < bytes.len() {
+            at = blank(at);
+            if bytes.get(at) != Some(&b',') {
+                return false;
+            }
+            at = blank(at + 1);
+            if !self.ctx.reading.careful_only
+                && let Some((pending, end)) = fast::record_at(self.buffer, at, self.ctx.actors, self.lists)
+            {
+                self.slots.push(Slot::Fast(pending, self.src.file_offset_of(&self.buffer[at..])));
+                at = end;
+                continue;
+            }
+            let Some(end) = value_end(bytes, at) else { return false };
+            if self.careful(&self.buffer[at..end]).is_err() {
+                return false;
+            }
+            at = end;
+        }
+        true
+    }
+
+    /// A record read field by field, every problem placed. Fails only on invalid JSON.
+    fn careful(&mut self, text: &str) -> Result<(), serde_json::Error> {
         let raw: &RawValue = serde_json::from_str(text)?;
         let mut careful = Parsed::default();
         fields::record(self.src, raw, self.ctx.actors, &mut careful);
