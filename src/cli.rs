@@ -630,20 +630,37 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure
     } else {
         foldhash::HashSet::default()
     };
-    let unknown: Vec<String> = dataset
-        .incidents
-        .iter()
-        .flat_map(|i| i.ttps.iter().filter_map(TechniqueRef::attack_id).map(move |t| (i, t)))
-        .filter(|(_, t)| dataset.catalog.get(t).is_none())
-        .map(|(i, t)| format!("record {:?}: technique {t} is not in the technique catalog (give --attack FILE)", i.id))
-        .collect();
-    let dangling = dataset.incidents.iter().flat_map(|i| {
-        i.related
+    let check = |part: &[Incident]| {
+        let unknown: Vec<String> = part
             .iter()
-            .filter(|r| !ids.contains(r.as_ref()))
-            .map(move |r| format!("record {:?}: related id {r:?} is not in the files given", i.id))
+            .flat_map(|i| i.ttps.iter().filter_map(TechniqueRef::attack_id).map(move |t| (i, t)))
+            .filter(|(_, t)| dataset.catalog.get(t).is_none())
+            .map(|(i, t)| {
+                format!("record {:?}: technique {t} is not in the technique catalog (give --attack FILE)", i.id)
+            })
+            .collect();
+        let dangling: Vec<String> = part
+            .iter()
+            .flat_map(|i| {
+                i.related
+                    .iter()
+                    .filter(|r| !ids.contains(r.as_ref()))
+                    .map(move |r| format!("record {:?}: related id {r:?} is not in the files given", i.id))
+            })
+            .collect();
+        (unknown, dangling)
+    };
+    // Every technique of every record is looked up, and records lie all over memory: the parts are
+    // checked side by side.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let size = dataset.incidents.len().div_ceil(threads).max(1);
+    let parts: Vec<(Vec<String>, Vec<String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = dataset.incidents.chunks(size).map(|part| s.spawn(move || check(part))).collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
-    for note in dataset.notes.iter().cloned().chain(unknown.iter().cloned()).chain(dangling) {
+    let unknown = parts.iter().flat_map(|(u, _)| u.iter().cloned());
+    let dangling = parts.iter().flat_map(|(_, d)| d.iter().cloned());
+    for note in dataset.notes.iter().cloned().chain(unknown).chain(dangling) {
         writeln!(out, "note: {note}")?;
     }
     writeln!(out, "ok: {} incidents in {}", dataset.incidents.len(), dataset.label)?;

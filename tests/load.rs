@@ -152,6 +152,26 @@ fn required_fields_and_duplicates() {
 }
 
 #[test]
+fn every_repeat_of_every_id_is_a_problem_at_its_record_in_file_order() {
+    // Three ids, each used over and over: every record after the first with its id is rejected,
+    // and points at that first one.
+    let records: Vec<String> = (0..600).map(|n| GOOD.replace("a-1", &format!("id-{}", n % 3))).collect();
+    let text = format!("[{}]", records.join(",\n"));
+    let p = problems("rep.json", &text);
+    assert_eq!(p.len(), 597, "{:?}", &p[..3]);
+    for (k, line) in p.iter().enumerate() {
+        let n = k + 3;
+        let expected = format!(
+            "rep.json:{}:1: record \"id-{}\", field id: duplicate id: already used by the record at line {}",
+            n + 1,
+            n % 3,
+            n % 3 + 1
+        );
+        assert!(line.starts_with(&expected), "{line} / {expected}");
+    }
+}
+
+#[test]
 fn skip_invalid_keeps_the_valid_records_and_lists_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "mixed.json", &format!("[{GOOD}, {{\"id\": \"bad\", \"victim\": \"V\"}}]"));

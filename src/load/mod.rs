@@ -17,6 +17,7 @@ mod stix;
 mod veris;
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -394,15 +395,42 @@ fn actor_catalog(opts: &LoadOptions) -> Result<Arc<ActorCatalog>, LoadError> {
 /// Ids must be unique within a file: a repeated id is a problem at the record that repeats it.
 /// `locate` gives the positions of record offsets, worked out only when there is a repeat.
 fn reject_duplicates(file: &str, locate: impl Fn(&[usize]) -> Vec<Option<Position>>, parsed: &mut Parsed) {
-    let mut first: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::with_capacity(parsed.incidents.len());
+    // Reading the ids is most of the work, as the records lie all over memory: they are hashed on
+    // every core, then the hashes sorted; only ids that share a hash are compared.
+    let incidents = &parsed.incidents;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let size = incidents.len().div_ceil(threads).max(1);
+    let mut hashed: Vec<(u64, usize)> = std::thread::scope(|s| {
+        let parts: Vec<_> = incidents
+            .chunks(size)
+            .enumerate()
+            .map(|(k, part)| {
+                s.spawn(move || {
+                    let state = foldhash::fast::FixedState::default();
+                    part.iter()
+                        .enumerate()
+                        .map(|(n, (i, _))| (state.hash_one(i.id.as_ref()), k * size + n))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect::<Vec<(u64, usize)>>()
+    });
+    hashed.sort_unstable();
+    // (record, its first occurrence's offset, its own offset)
     let mut repeated = Vec::new();
-    for (n, (incident, offset)) in parsed.incidents.iter().enumerate() {
-        if let Some(&earlier) = first.get(incident.id.as_ref()) {
-            repeated.push((n, earlier, *offset));
-        } else {
-            first.insert(&incident.id, *offset);
+    for same_hash in hashed.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+        // In file order: the first record with each id, then those that repeat one.
+        let mut firsts: Vec<usize> = Vec::new();
+        for &(_, n) in same_hash {
+            let id = &incidents[n].0.id;
+            match firsts.iter().find(|&&f| incidents[f].0.id == *id) {
+                Some(&f) => repeated.push((n, incidents[f].1, incidents[n].1)),
+                None => firsts.push(n),
+            }
         }
     }
+    repeated.sort_unstable();
     if repeated.is_empty() {
         return;
     }

@@ -572,7 +572,8 @@ fn produce(
     Ok(None)
 }
 
-/// Guessed record ends about `size` apart from `from`, leaving the text after the last in `buf`.
+/// Guessed record ends about `size` apart from `from`, and the last one in `buf`: the text after
+/// it starts the next buffer, and the block keeps it too, unused.
 fn guesses(buf: &[u8], from: usize, size: usize, indent: Option<usize>) -> Vec<usize> {
     let mut ends = Vec::new();
     let mut at = from;
@@ -584,6 +585,15 @@ fn guesses(buf: &[u8], from: usize, size: usize, indent: Option<usize>) -> Vec<u
             }
             None => break,
         }
+    }
+    if !ends.is_empty() {
+        let mut last = None;
+        let mut search = at.max(buf.len().saturating_sub(size.min(64 << 10)));
+        while let Some(end) = guess_record_end(buf, search, indent) {
+            last = Some(end);
+            search = end;
+        }
+        ends.extend(last);
     }
     ends
 }
