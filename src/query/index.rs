@@ -139,7 +139,7 @@ pub struct Index {
     pub(crate) values: Values,
     /// Incidents by a hash of their id; `find` checks the id itself, and the rare id whose hash
     /// another took waits in `by_id_rest`.
-    by_id: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
+    by_id: ById,
     by_id_rest: foldhash::HashMap<Box<str>, u32>,
     by_actor: foldhash::HashMap<Box<str>, Vec<u32>>,
     /// Incidents newest first (ties in dataset order), and each incident's place in that order.
@@ -367,119 +367,14 @@ impl Index {
             let parts: Vec<Part> = handles.into_iter().filter_map(|h| h.join().ok()).collect();
             (parts, dates.join().unwrap_or_default())
         });
-        let mut index = Index {
-            arena: String::with_capacity(parts.iter().map(|p| p.arena.len()).sum()),
-            keys: Vec::with_capacity(incidents.len()),
-            refs: Vec::with_capacity(parts.iter().map(|p| p.refs.len()).sum()),
-            ..Default::default()
-        };
-        let lower = |s: &str| s.to_lowercase().into_boxed_str();
-        let (mut locations, mut industries, mut tags) = (Numbering::new(), Numbering::new(), Numbering::new());
-        let (mut actors, mut techniques) = (Numbering::new(), Numbering::new());
-        let mut postings: Vec<Vec<u32>> = Vec::new();
-        let values = &mut index.values;
-        for part in &parts {
-            // Each part's numbers, renumbered for the whole dataset: lower-casing once per value.
-            let place: Vec<u32> = part
-                .locations
-                .items
-                .iter()
-                .map(|l| locations.id(lower(l), &mut values.locations, || lower(l)))
-                .collect();
-            let industry: Vec<u32> = part
-                .industries
-                .items
-                .iter()
-                .map(|i| industries.id(lower(i), &mut values.industries, || lower(i)))
-                .collect();
-            let tag: Vec<u32> =
-                part.tags.items.iter().map(|t| tags.id(lower(t), &mut values.tags, || lower(t))).collect();
-            let actor: Vec<u32> = part
-                .actors
-                .items
-                .iter()
-                .map(|&(name, aliases, kind)| {
-                    let names: Box<[Box<str>]> = std::iter::once(name)
-                        .chain(aliases.iter().map(|a| a.as_ref()))
-                        .chain([kind.as_str()])
-                        .map(lower)
-                        .collect();
-                    let named = crate::model::Actor::name_is_named(name);
-                    actors.id(names.clone(), &mut values.actors, || ActorKeys { names, named })
-                })
-                .collect();
-            for (local, list) in part.postings.iter().enumerate() {
-                let global = actor[local] as usize;
-                if postings.len() <= global {
-                    postings.resize_with(global + 1, Vec::new);
-                }
-                postings[global].extend(list);
-            }
-            let technique: Vec<u32> = part
-                .techniques
-                .items
-                .iter()
-                .map(|&(attack, key)| {
-                    let keys = if attack {
-                        let name = catalog.get(key).map_or("", |t| t.name.as_str());
-                        TechniqueKeys { id: lower(key), name: lower(name) }
-                    } else {
-                        TechniqueKeys { id: "".into(), name: lower(key) }
-                    };
-                    techniques.id(keys.clone(), &mut values.techniques, || keys)
-                })
-                .collect();
-            let (base, refs_base) = (index.arena.len() as u32, index.refs.len() as u32);
-            index.arena.push_str(&part.arena);
-            let remap = |ids: &[u32], refs: Refs, out: &mut Vec<u32>| {
-                out.extend(part.refs[refs.range()].iter().map(|&r| ids[r as usize]));
-            };
-            for k in &part.keys {
-                let shift = |r: Refs| Refs { start: r.start + refs_base, len: r.len };
-                let mut k2 = k.shifted(base);
-                k2.location = if k.location == NONE { NONE } else { place[k.location as usize] };
-                k2.industry = if k.industry == NONE { NONE } else { industry[k.industry as usize] };
-                k2.tags = shift(k.tags);
-                k2.actors = shift(k.actors);
-                k2.ttps = shift(k.ttps);
-                index.keys.push(k2);
-            }
-            // The refs in the order the keys made them, each run renumbered by its own field.
-            for k in &part.keys {
-                remap(&tag, k.tags, &mut index.refs);
-                remap(&actor, k.actors, &mut index.refs);
-                remap(&technique, k.ttps, &mut index.refs);
-            }
-        }
-        // Names and aliases, for finding an actor's incidents: only actors with a name of their own.
-        let mut by_actor: foldhash::HashMap<Box<str>, Vec<u32>> = foldhash::HashMap::default();
-        for (keys, list) in values.actors.iter().zip(&postings) {
-            if !keys.named {
-                continue;
-            }
-            // The last of an actor's keys is its type, which is no name.
-            for name in &keys.names[..keys.names.len() - 1] {
-                by_actor.entry(name.clone()).or_default().extend(list);
-            }
-        }
-        for list in by_actor.values_mut() {
-            // Spellings and actors that share a name meet here: dataset order, each incident once.
-            list.sort_unstable();
-            list.dedup();
-        }
-        index.by_actor = by_actor;
-        index.by_id.reserve(incidents.len());
-        for (n, inc) in incidents.iter().enumerate() {
-            match index.by_id.entry(id_hash(&inc.id)) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(n as u32);
-                }
-                std::collections::hash_map::Entry::Occupied(o) if incidents[*o.get() as usize].id != inc.id => {
-                    index.by_id_rest.entry(inc.id.as_ref().into()).or_insert(n as u32);
-                }
-                std::collections::hash_map::Entry::Occupied(_) => {}
-            }
-        }
+        // Incidents by id need only the incidents: found beside the merging of the parts.
+        let (mut index, (by_id, by_id_rest)) = std::thread::scope(|s| {
+            let ids = s.spawn(|| ids_of(incidents));
+            let index = merge(parts, catalog, incidents.len());
+            (index, ids.join().unwrap_or_else(|_| ids_of(incidents)))
+        });
+        index.by_id = by_id;
+        index.by_id_rest = by_id_rest;
         index.date_rank = ranks(&by_date);
         index.by_date = by_date;
         index
@@ -555,6 +450,129 @@ impl Keys {
             ..self
         }
     }
+}
+
+/// The parts' keys, renumbered for the whole dataset, in one index.
+fn merge(parts: Vec<Part<'_>>, catalog: &crate::model::Catalog, count: usize) -> Index {
+    let mut index = Index {
+        arena: String::with_capacity(parts.iter().map(|p| p.arena.len()).sum()),
+        keys: Vec::with_capacity(count),
+        refs: Vec::with_capacity(parts.iter().map(|p| p.refs.len()).sum()),
+        ..Default::default()
+    };
+    let lower = |s: &str| s.to_lowercase().into_boxed_str();
+    let (mut locations, mut industries, mut tags) = (Numbering::new(), Numbering::new(), Numbering::new());
+    let (mut actors, mut techniques) = (Numbering::new(), Numbering::new());
+    let mut postings: Vec<Vec<u32>> = Vec::new();
+    let values = &mut index.values;
+    for part in &parts {
+        // Each part's numbers, renumbered for the whole dataset: lower-casing once per value.
+        let place: Vec<u32> =
+            part.locations.items.iter().map(|l| locations.id(lower(l), &mut values.locations, || lower(l))).collect();
+        let industry: Vec<u32> = part
+            .industries
+            .items
+            .iter()
+            .map(|i| industries.id(lower(i), &mut values.industries, || lower(i)))
+            .collect();
+        let tag: Vec<u32> = part.tags.items.iter().map(|t| tags.id(lower(t), &mut values.tags, || lower(t))).collect();
+        let actor: Vec<u32> = part
+            .actors
+            .items
+            .iter()
+            .map(|&(name, aliases, kind)| {
+                let names: Box<[Box<str>]> = std::iter::once(name)
+                    .chain(aliases.iter().map(|a| a.as_ref()))
+                    .chain([kind.as_str()])
+                    .map(lower)
+                    .collect();
+                let named = crate::model::Actor::name_is_named(name);
+                actors.id(names.clone(), &mut values.actors, || ActorKeys { names, named })
+            })
+            .collect();
+        for (local, list) in part.postings.iter().enumerate() {
+            let global = actor[local] as usize;
+            if postings.len() <= global {
+                postings.resize_with(global + 1, Vec::new);
+            }
+            postings[global].extend(list);
+        }
+        let technique: Vec<u32> = part
+            .techniques
+            .items
+            .iter()
+            .map(|&(attack, key)| {
+                let keys = if attack {
+                    let name = catalog.get(key).map_or("", |t| t.name.as_str());
+                    TechniqueKeys { id: lower(key), name: lower(name) }
+                } else {
+                    TechniqueKeys { id: "".into(), name: lower(key) }
+                };
+                techniques.id(keys.clone(), &mut values.techniques, || keys)
+            })
+            .collect();
+        let (base, refs_base) = (index.arena.len() as u32, index.refs.len() as u32);
+        index.arena.push_str(&part.arena);
+        let remap = |ids: &[u32], refs: Refs, out: &mut Vec<u32>| {
+            out.extend(part.refs[refs.range()].iter().map(|&r| ids[r as usize]));
+        };
+        for k in &part.keys {
+            let shift = |r: Refs| Refs { start: r.start + refs_base, len: r.len };
+            let mut k2 = k.shifted(base);
+            k2.location = if k.location == NONE { NONE } else { place[k.location as usize] };
+            k2.industry = if k.industry == NONE { NONE } else { industry[k.industry as usize] };
+            k2.tags = shift(k.tags);
+            k2.actors = shift(k.actors);
+            k2.ttps = shift(k.ttps);
+            index.keys.push(k2);
+        }
+        // The refs in the order the keys made them, each run renumbered by its own field.
+        for k in &part.keys {
+            remap(&tag, k.tags, &mut index.refs);
+            remap(&actor, k.actors, &mut index.refs);
+            remap(&technique, k.ttps, &mut index.refs);
+        }
+    }
+    // Names and aliases, for finding an actor's incidents: only actors with a name of their own.
+    let mut by_actor: foldhash::HashMap<Box<str>, Vec<u32>> = foldhash::HashMap::default();
+    for (keys, list) in values.actors.iter().zip(&postings) {
+        if !keys.named {
+            continue;
+        }
+        // The last of an actor's keys is its type, which is no name.
+        for name in &keys.names[..keys.names.len() - 1] {
+            by_actor.entry(name.clone()).or_default().extend(list);
+        }
+    }
+    for list in by_actor.values_mut() {
+        // Spellings and actors that share a name meet here: dataset order, each incident once.
+        list.sort_unstable();
+        list.dedup();
+    }
+    index.by_actor = by_actor;
+    index
+}
+
+/// Incidents by the hash of their id.
+type ById = HashMap<u64, u32, BuildHasherDefault<Prehashed>>;
+
+/// Incidents by the hash of their id; ids whose hash another took, by id.
+fn ids_of(incidents: &[Incident]) -> (ById, foldhash::HashMap<Box<str>, u32>) {
+    let mut by_id = ById::default();
+    let mut by_id_rest: foldhash::HashMap<Box<str>, u32> = foldhash::HashMap::default();
+    by_id.reserve(incidents.len());
+    for (n, inc) in incidents.iter().enumerate() {
+        match by_id.entry(id_hash(&inc.id)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(n as u32);
+            }
+            std::collections::hash_map::Entry::Occupied(o) if incidents[*o.get() as usize].id != inc.id => {
+                by_id_rest.entry(inc.id.as_ref().into()).or_insert(n as u32);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {}
+        }
+    }
+    (by_id, by_id_rest)
 }
 
 /// A 64-bit FNV-1a hash of an id: quick to make, and spread well enough that two ids of one
