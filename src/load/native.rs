@@ -709,12 +709,12 @@ fn process(b: Batch, name: &str, ctx: &Context, verdicts: &Verdicts) -> Outcome 
     let mut lists = fast::Lists::default();
     let mut stopped = false;
     let mut expected = true;
-    let valid = match std::str::from_utf8(region) {
-        Ok(_) => bytes,
-        Err(e) => e.valid_up_to(),
-    };
-    {
-        let text = std::str::from_utf8(&region[..valid]).unwrap_or_default();
+    let valid = {
+        let text = match std::str::from_utf8(region) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&region[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        let valid = text.len();
         let bad_utf8 = (valid < bytes).then_some(valid);
         let src = Text::within(name, text, offset, start);
         let mut read =
@@ -768,7 +768,8 @@ fn process(b: Batch, name: &str, ctx: &Context, verdicts: &Verdicts) -> Outcome 
             });
             stopped = true;
         }
-    }
+        valid
+    };
     if !verdicts.say(seq, expected, guarded) {
         return Outcome { seq, parsed: Parsed::default(), stopped: false, bytes, unread: Some(region), offset, start };
     }
