@@ -444,7 +444,7 @@ fn produce(
     buf.drain(..cursor.index);
     cursor.index = 0;
     let mut guessing = guess && !ctx.lines;
-    // Batches handed out since guessing began.
+    // Guessing has begun: the batches handed out from then on are guarded.
     let mut guarded = false;
     // How far records are indented, from the first one (`None`: any indent).
     let mut indent: Option<Option<usize>> = None;
