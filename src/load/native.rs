@@ -187,6 +187,40 @@ impl Verdicts {
     }
 }
 
+/// A batch that has not said yet how it was read. Should parsing it panic, it says "not as
+/// expected" on the way out, so that later batches waiting for it do not wait forever.
+struct Unsaid<'v> {
+    verdicts: &'v Verdicts,
+    seq: Option<usize>,
+}
+
+impl Drop for Unsaid<'_> {
+    fn drop(&mut self) {
+        if let Some(seq) = self.seq {
+            self.verdicts.say(seq, false, false);
+        }
+    }
+}
+
+/// A batch being parsed by a worker. Should parsing it panic, an outcome that ends the file takes
+/// its place on the way out, so that the reader, waiting for every outcome, stops and the panic
+/// reaches the caller instead of leaving it waiting.
+struct Lost<'d> {
+    done: &'d mpsc::Sender<Outcome>,
+    seq: Option<usize>,
+    start: Position,
+}
+
+impl Drop for Lost<'_> {
+    fn drop(&mut self) {
+        if let Some(seq) = self.seq {
+            let parsed = Parsed::default();
+            let outcome = Outcome { seq, parsed, stopped: true, bytes: 0, unread: None, offset: 0, start: self.start };
+            let _ = self.done.send(outcome);
+        }
+    }
+}
+
 /// Reads a native file from `input`, appending its incidents and problems to `out` in file order.
 pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Result<(), ReadError> {
     let batch = batch_size(ctx.reading.block_size);
@@ -222,7 +256,10 @@ pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Re
                             Err(_) => return,
                         };
                         let Ok(batch) = next else { return };
-                        if done_tx.send(process(batch, name, ctx, verdicts)).is_err() {
+                        let mut lost = Lost { done: &done_tx, seq: Some(batch.seq), start: batch.start };
+                        let outcome = process(batch, name, ctx, verdicts);
+                        lost.seq = None;
+                        if done_tx.send(outcome).is_err() {
                             return;
                         }
                     }
@@ -703,6 +740,7 @@ enum Slot {
 /// A batch that was not read as expected, or comes after one, is handed back untouched.
 fn process(b: Batch, name: &str, ctx: &Context, verdicts: &Verdicts) -> Outcome {
     let Batch { seq, region, after, offset, start, kind, guarded } = b;
+    let mut unsaid = Unsaid { verdicts, seq: Some(seq) };
     let bytes = region.len();
     let mut parsed = Parsed::default();
     let mut slots: Vec<Slot> = Vec::new();
@@ -770,6 +808,7 @@ fn process(b: Batch, name: &str, ctx: &Context, verdicts: &Verdicts) -> Outcome 
         }
         valid
     };
+    unsaid.seq = None;
     if !verdicts.say(seq, expected, guarded) {
         return Outcome { seq, parsed: Parsed::default(), stopped: false, bytes, unread: Some(region), offset, start };
     }
