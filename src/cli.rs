@@ -630,7 +630,9 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure
     } else {
         foldhash::HashSet::default()
     };
-    let check = |part: &[Incident]| {
+    // Every technique of every record is looked up, and records lie all over memory: the parts are
+    // checked side by side.
+    let parts = crate::parallel::in_parts(&dataset.incidents, |_, part| {
         let unknown: Vec<String> = part
             .iter()
             .flat_map(|i| i.ttps.iter().filter_map(TechniqueRef::attack_id).map(move |t| (i, t)))
@@ -649,14 +651,6 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure
             })
             .collect();
         (unknown, dangling)
-    };
-    // Every technique of every record is looked up, and records lie all over memory: the parts are
-    // checked side by side.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let size = dataset.incidents.len().div_ceil(threads).max(1);
-    let parts: Vec<(Vec<String>, Vec<String>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = dataset.incidents.chunks(size).map(|part| s.spawn(move || check(part))).collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
     let unknown = parts.iter().flat_map(|(u, _)| u.iter().cloned());
     let dangling = parts.iter().flat_map(|(_, d)| d.iter().cloned());

@@ -1,6 +1,6 @@
 //! `incidents`: a terminal browser for cyber-incident datasets.
 //!
-//! The core (`model`, `load`, `query`, `stats`, `present`, `export`, `taxii`) knows nothing of terminals; `app` turns keys into state
+//! The core (`model`, `load`, `query`, `stats`, `present`, `export`, `taxii`, `parallel`) knows nothing of terminals; `app` turns keys into state
 //! changes, `ui` draws state, `tui` owns the terminal, `cli` the command line.
 
 pub mod app;
@@ -8,6 +8,7 @@ pub mod cli;
 pub mod export;
 pub mod load;
 pub mod model;
+pub mod parallel;
 pub mod present;
 pub mod query;
 pub mod stats;

@@ -76,7 +76,8 @@ pub struct Scanner {
     pub stop_at: usize,
 }
 
-fn is_ws(b: u8) -> bool {
+/// JSON's whitespace.
+pub(super) fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 

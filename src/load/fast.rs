@@ -306,10 +306,14 @@ impl Reader<'_> {
 
     /// The text of a string that needs work, decoded and cleaned.
     fn decoded(&self, lit: Lit) -> Option<String> {
+        Some(sanitize_owned(self.unescaped(lit)?.into()))
+    }
+
+    /// The text of a string with its escapes decoded, as written otherwise.
+    fn unescaped(&self, lit: Lit) -> Option<String> {
         // The quotes are around the text in the buffer.
         let quoted = self.buffer.get(lit.start as usize - 1..lit.end as usize + 1)?;
-        let decoded: String = serde_json::from_str(quoted).ok()?;
-        Some(sanitize_owned(decoded.into()))
+        serde_json::from_str(quoted).ok()
     }
 
     /// A string whose text must be read now, to be checked: the value, and its text as it will be
@@ -341,8 +345,7 @@ impl Reader<'_> {
             let text = self.text(lit);
             return (!text.trim().is_empty()).then_some((Val::Lent(lit), Cow::Borrowed(text)));
         }
-        let quoted = self.buffer.get(lit.start as usize - 1..lit.end as usize + 1)?;
-        let decoded: String = serde_json::from_str(quoted).ok()?;
+        let decoded = self.unescaped(lit)?;
         if decoded.trim().is_empty() {
             return None;
         }

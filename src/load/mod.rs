@@ -398,24 +398,11 @@ fn reject_duplicates(file: &str, locate: impl Fn(&[usize]) -> Vec<Option<Positio
     // Reading the ids is most of the work, as the records lie all over memory: they are hashed on
     // every core, then the hashes sorted; only ids that share a hash are compared.
     let incidents = &parsed.incidents;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let size = incidents.len().div_ceil(threads).max(1);
-    let mut hashed: Vec<(u64, usize)> = std::thread::scope(|s| {
-        let parts: Vec<_> = incidents
-            .chunks(size)
-            .enumerate()
-            .map(|(k, part)| {
-                s.spawn(move || {
-                    let state = foldhash::fast::FixedState::default();
-                    part.iter()
-                        .enumerate()
-                        .map(|(n, (i, _))| (state.hash_one(i.id.as_ref()), k * size + n))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        parts.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect::<Vec<(u64, usize)>>()
-    });
+    let mut hashed: Vec<(u64, usize)> = crate::parallel::in_parts(incidents, |first, part| {
+        let state = foldhash::fast::FixedState::default();
+        part.iter().enumerate().map(|(n, (i, _))| (state.hash_one(i.id.as_ref()), first + n)).collect::<Vec<_>>()
+    })
+    .concat();
     hashed.sort_unstable();
     // (record, its first occurrence's offset, its own offset)
     let mut repeated = Vec::new();

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use super::chunks::{Mode, Scanner, Stop, guess_record_end, split_lines, value_end};
+use super::chunks::{Mode, Scanner, Stop, guess_record_end, is_ws, split_lines, value_end};
 use super::problem::{Position, Problem, Text, advance, json_message, serde_offset};
 use super::{Parsed, Progress, fast, fields};
 use crate::model::{ActorCatalog, Incident};
@@ -864,12 +864,7 @@ impl Reading<'_, '_> {
     /// anything else, invalid JSON included: the records are then found again by a scan.
     fn run(&mut self) -> bool {
         let bytes = self.buffer.as_bytes();
-        let blank = |mut i: usize| {
-            while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(i) {
-                i += 1;
-            }
-            i
-        };
+        let blank = |i: usize| i + bytes[i..].iter().take_while(|&&b| is_ws(b)).count();
         let mut at = 0;
         while at < bytes.len() {
             at = blank(at);

@@ -371,7 +371,7 @@ impl Index {
         let (mut index, (by_id, by_id_rest)) = std::thread::scope(|s| {
             let ids = s.spawn(|| ids_of(incidents));
             let index = merge(parts, catalog, incidents.len());
-            (index, ids.join().unwrap_or_else(|_| ids_of(incidents)))
+            (index, ids.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         });
         index.by_id = by_id;
         index.by_id_rest = by_id_rest;
