@@ -582,9 +582,9 @@ fn a_file_that_breaks_far_into_its_records_is_read_again_exactly_from_there() {
         .collect();
     let good = format!("[\n{}\n]\n", records.join(",\n"));
     for (what, text) in [
-        ("missing comma", good.replacen("},\n", "}\n", 350)),
-        ("stray comma", good.replacen("},\n", "},,\n", 300)),
-        ("bad word", good.replacen("\"date\"", "\"date\" nul", 320)),
+        ("missing comma", replace_nth(&good, "},\n", "}\n", 350)),
+        ("stray comma", replace_nth(&good, "},\n", "},,\n", 300)),
+        ("bad word", replace_nth(&good, "\"date\"", "\"date\" nul", 320)),
         ("truncated", good[..good.len() - 300].to_string()),
     ] {
         let p = problems_everywhere("far.json", text.as_bytes());
@@ -595,6 +595,40 @@ fn a_file_that_breaks_far_into_its_records_is_read_again_exactly_from_there() {
     latin[at] = 0xe9;
     let p = problems_everywhere("far.json", &latin);
     assert_eq!(p, [format!("far.json:{}: the file is not valid UTF-8 text", place(&good, "Bank 333", 0))]);
+}
+
+/// `text` with only the `nth` (from 0) occurrence of `pattern` replaced.
+fn replace_nth(text: &str, pattern: &str, with: &str, nth: usize) -> String {
+    let at = text.match_indices(pattern).nth(nth).map(|(i, _)| i).unwrap_or_else(|| panic!("no {pattern:?} {nth}"));
+    format!("{}{with}{}", &text[..at], &text[at + pattern.len()..])
+}
+
+#[test]
+fn files_of_many_blocks_read_alike_and_break_where_serde_says() {
+    // Ten megabytes: the default reading keeps each 4 MB block apart from the heap (in huge
+    // pages where the system has them), guesses where records end in the blocks after the
+    // first, and reads again from a mistake.
+    let good = String::from_utf8(generated(6000, 17, false)).unwrap();
+    assert!(good.len() > 8 << 20, "{}", good.len());
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "big.json", &good);
+    let default = load_with(std::slice::from_ref(&path), NativeReading::default()).unwrap();
+    let careful = load_with(&[path], NativeReading { careful_only: true, block_size: 4096 }).unwrap();
+    assert_eq!(default.incidents.len(), 6000);
+    assert!(default.incidents == careful.incidents, "the default reading differs from the careful one");
+    // Broken in the third block: every record before the break is read, and the problem is
+    // placed where serde places it.
+    let broken = replace_nth(&good, "},\n{", "}\n{", 5000);
+    let path = write(&dir, "broken.json", &broken);
+    for native in [NativeReading::default(), NativeReading { careful_only: true, ..NativeReading::default() }] {
+        let found: Vec<String> = match load_with(std::slice::from_ref(&path), native) {
+            Err(LoadError::Invalid(p)) => {
+                p.iter().map(|p| p.to_string().replace(&format!("{}/", dir.path().display()), "")).collect()
+            }
+            other => panic!("{native:?}: expected a problem, got {:?}", other.map(|d| d.incidents.len())),
+        };
+        assert_eq!(found, [serde_says("broken.json", &broken)], "{native:?}");
+    }
 }
 
 #[test]

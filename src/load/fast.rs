@@ -113,27 +113,32 @@ impl Lists {
         self.related.iter_mut().chain(self.tags.iter_mut()).chain(self.aliases.iter_mut()).for_each(fix);
     }
 
-    /// The lists, to be handed out in record order.
-    pub fn into_runs(self) -> Runs {
+    /// Empties the lists, keeping their room for the next batch.
+    pub fn clear(&mut self) {
+        self.truncate([0; 6]);
+    }
+
+    /// The lists, to be handed out in record order; they are left empty, their room kept.
+    pub fn runs(&mut self) -> Runs<'_> {
         Runs {
-            ttps: self.ttps.into_iter(),
-            actors: self.actors.into_iter(),
-            sources: self.sources.into_iter(),
-            related: self.related.into_iter(),
-            tags: self.tags.into_iter(),
-            aliases: self.aliases.into_iter(),
+            ttps: self.ttps.drain(..),
+            actors: self.actors.drain(..),
+            sources: self.sources.drain(..),
+            related: self.related.drain(..),
+            tags: self.tags.drain(..),
+            aliases: self.aliases.drain(..),
         }
     }
 }
 
 /// The batch's list items, taken by each record in turn.
-pub struct Runs {
-    ttps: std::vec::IntoIter<PendingTtp>,
-    actors: std::vec::IntoIter<PendingActor>,
-    sources: std::vec::IntoIter<PendingSource>,
-    related: std::vec::IntoIter<Val>,
-    tags: std::vec::IntoIter<Val>,
-    aliases: std::vec::IntoIter<Val>,
+pub struct Runs<'l> {
+    ttps: std::vec::Drain<'l, PendingTtp>,
+    actors: std::vec::Drain<'l, PendingActor>,
+    sources: std::vec::Drain<'l, PendingSource>,
+    related: std::vec::Drain<'l, Val>,
+    tags: std::vec::Drain<'l, Val>,
+    aliases: std::vec::Drain<'l, Val>,
 }
 
 #[derive(Debug)]
@@ -476,7 +481,7 @@ impl Pending {
     /// The incident, its text lent from `buffer` (settled) and its lists taken from `runs`. Actors
     /// written out in full are shared through `actors` with the batch's other incidents that name
     /// the same one.
-    pub fn incident(self, buffer: &'static str, runs: &mut Runs, actors: &mut HashSet<Arc<Actor>>) -> Incident {
+    pub fn incident(self, buffer: &'static str, runs: &mut Runs<'_>, actors: &mut HashSet<Arc<Actor>>) -> Incident {
         let s = |v: Val| -> Str {
             match v {
                 Val::Lent(l) => Str::Borrowed(buffer.get(l.start as usize..l.end as usize).unwrap_or_default()),
@@ -556,7 +561,7 @@ fn settle_val(v: &mut Val, buffer: &mut [u8]) {
 }
 
 /// The next `n` items of a run, mapped into a list of exactly their number.
-fn take<T, U>(run: &mut std::vec::IntoIter<T>, n: u32, f: impl FnMut(T) -> U) -> Vec<U> {
+fn take<T, U>(run: &mut impl Iterator<Item = T>, n: u32, f: impl FnMut(T) -> U) -> Vec<U> {
     let mut out = Vec::with_capacity(n as usize);
     out.extend(run.by_ref().take(n as usize).map(f));
     out

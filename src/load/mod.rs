@@ -3,6 +3,7 @@
 
 pub mod actors;
 pub mod attack;
+mod block;
 pub mod bundled;
 mod chunks;
 mod country;

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
+use super::block::Block;
 use super::chunks::{Mode, Scanner, Stop, guess_record_end, is_ws, split_lines, value_end};
 use super::problem::{Position, Problem, Text, advance, json_message, serde_offset};
 use super::{Parsed, Progress, fast, fields};
@@ -240,7 +241,8 @@ pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Re
         out,
     };
     let tail = if workers == 0 {
-        let mut sink = Inline { collector: &mut collector, name, ctx, verdicts: &verdicts, sent: 0 };
+        let mut sink =
+            Inline { collector: &mut collector, name, ctx, verdicts: &verdicts, sent: 0, scratch: Scratch::default() };
         produce(name, input, ctx, false, &mut sink)
     } else {
         let (tx, rx) = mpsc::sync_channel::<Batch>(2 * workers);
@@ -250,6 +252,7 @@ pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Re
             for _ in 0..workers {
                 let (rx, done_tx, verdicts) = (&rx, done_tx.clone(), &verdicts);
                 s.spawn(move || {
+                    let mut scratch = Scratch::default();
                     loop {
                         let next = match rx.lock() {
                             Ok(rx) => rx.recv(),
@@ -257,7 +260,7 @@ pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Re
                         };
                         let Ok(batch) = next else { return };
                         let mut lost = Lost { done: &done_tx, seq: Some(batch.seq), start: batch.start };
-                        let outcome = process(batch, name, ctx, verdicts);
+                        let outcome = process(batch, name, ctx, verdicts, &mut scratch);
                         lost.seq = None;
                         if done_tx.send(outcome).is_err() {
                             return;
@@ -293,13 +296,14 @@ struct Inline<'c, 'o, 'a> {
     ctx: &'a Context<'a>,
     verdicts: &'a Verdicts,
     sent: usize,
+    scratch: Scratch,
 }
 
 impl Sink for Inline<'_, '_, '_> {
     fn submit(&mut self, mut batch: Batch) -> Flow {
         batch.seq = self.sent;
         self.sent += 1;
-        self.collector.add(process(batch, self.name, self.ctx, self.verdicts));
+        self.collector.add(process(batch, self.name, self.ctx, self.verdicts, &mut self.scratch));
         self.collector.flow()
     }
 
@@ -459,7 +463,7 @@ fn produce(
         _ => ctx.reading.block_size.max(1),
     };
     let batch_size = batch_size(block_size);
-    let mut buf: Vec<u8> = Vec::new();
+    let mut buf = Block::with_capacity(block_size).map_err(ReadError::Io)?;
     let mut cursor = Cursor { index: 0, offset: 0, pos: Position { line: 1, col: 1 } };
     let mut scanner = Scanner::new(ctx.lines);
     let mut items = Vec::new();
@@ -478,7 +482,7 @@ fn produce(
         cursor.offset += BOM.len();
         cursor.pos.col += 1;
     }
-    buf.drain(..cursor.index);
+    buf.drop_front(cursor.index);
     cursor.index = 0;
     let mut guessing = guess && !ctx.lines;
     // Guessing has begun: the batches handed out from then on are guarded.
@@ -512,13 +516,13 @@ fn produce(
                         runs.push((start..end, Kind::Run));
                         start = end;
                     }
-                    let flow = hand_out(&mut buf, &mut cursor, last, runs, block_size, guarded, sink);
+                    let flow = hand_out(&mut buf, &mut cursor, last, runs, block_size, guarded, sink)?;
                     scanner.resume_after_item(0);
                     match flow {
                         Flow::Go => continue,
                         Flow::Stop => return Ok(None),
                         Flow::Rewind(rewind) => {
-                            rewound(rewind, &mut buf, &mut cursor, &mut scanner, block_size);
+                            rewound(rewind, &mut buf, &mut cursor, &mut scanner, block_size)?;
                             (guessing, read_ahead) = (false, true);
                             continue;
                         }
@@ -556,13 +560,13 @@ fn produce(
             } else {
                 group(std::mem::take(&mut items), batch_size)
             };
-            let flow = hand_out(&mut buf, &mut cursor, safe, batches, block_size, guarded, sink);
+            let flow = hand_out(&mut buf, &mut cursor, safe, batches, block_size, guarded, sink)?;
             scanner.shift(safe);
             match flow {
                 Flow::Go => {}
                 Flow::Stop => return Ok(None),
                 Flow::Rewind(rewind) => {
-                    rewound(rewind, &mut buf, &mut cursor, &mut scanner, block_size);
+                    rewound(rewind, &mut buf, &mut cursor, &mut scanner, block_size)?;
                     (guessing, read_ahead) = (false, true);
                     continue;
                 }
@@ -573,7 +577,7 @@ fn produce(
         let rewind = if guarded && (scanned.is_err() || eof) { sink.sync() } else { None };
         if let Some(rewind) = rewind {
             // What was scanned came after a wrong guess: read it again, exactly.
-            rewound(rewind, &mut buf, &mut cursor, &mut scanner, block_size);
+            rewound(rewind, &mut buf, &mut cursor, &mut scanner, block_size)?;
             (guessing, read_ahead) = (false, true);
             items.clear();
             continue;
@@ -638,19 +642,19 @@ fn guesses(buf: &[u8], from: usize, size: usize, indent: Option<usize>) -> Vec<u
 /// Hands out `batches`, stretches of `buf` that cover it up to `safe`; the block is kept for the
 /// incidents to borrow their text from, and what follows `safe` starts the next buffer.
 fn hand_out(
-    buf: &mut Vec<u8>,
+    buf: &mut Block,
     cursor: &mut Cursor,
     safe: usize,
     batches: Vec<(Range<usize>, Kind)>,
     block_size: usize,
     guarded: bool,
     sink: &mut dyn Sink,
-) -> Flow {
+) -> Result<Flow, ReadError> {
     let places: Vec<Cursor> = batches.iter().map(|(range, _)| cursor.to(buf, range.start)).collect();
     let afters: Vec<Option<u8>> = batches.iter().map(|(range, _)| buf.get(range.end).copied()).collect();
     cursor.to(buf, safe);
-    let mut next = Vec::with_capacity(block_size + buf.len() - safe);
-    next.extend_from_slice(&buf[safe..]);
+    let mut next = Block::with_capacity(block_size.max(2 * (buf.len() - safe))).map_err(ReadError::Io)?;
+    next.extend_from_slice(&buf[safe..]).map_err(ReadError::Io)?;
     let block: &'static mut [u8] = std::mem::replace(buf, next).leak();
     cursor.index = 0;
     let mut rest = block;
@@ -674,36 +678,42 @@ fn hand_out(
         let batch = Batch { seq: 0, region, after, offset: at.offset, start: at.pos, kind, guarded };
         match sink.submit(batch) {
             Flow::Go => {}
-            Flow::Stop => return Flow::Stop,
+            Flow::Stop => return Ok(Flow::Stop),
             Flow::Rewind(r) => rewind = Some(r),
         }
     }
-    rewind.map_or(Flow::Go, Flow::Rewind)
+    Ok(rewind.map_or(Flow::Go, Flow::Rewind))
 }
 
 /// Starts the buffer again from a rewind's stretches, followed by what is left of it, just after
 /// an item: the place every batch begins.
-fn rewound(rewind: Rewind, buf: &mut Vec<u8>, cursor: &mut Cursor, scanner: &mut Scanner, block_size: usize) {
+fn rewound(
+    rewind: Rewind,
+    buf: &mut Block,
+    cursor: &mut Cursor,
+    scanner: &mut Scanner,
+    block_size: usize,
+) -> Result<(), ReadError> {
     let len: usize = rewind.regions.iter().map(|r| r.len()).sum();
-    let mut text = Vec::with_capacity(len + buf.len() + block_size);
-    for region in &rewind.regions {
-        text.extend_from_slice(region);
+    let mut text = Block::with_capacity(len + buf.len() + block_size).map_err(ReadError::Io)?;
+    for region in rewind.regions.iter().map(|r| &**r).chain([&**buf]) {
+        text.extend_from_slice(region).map_err(ReadError::Io)?;
     }
-    text.extend_from_slice(buf);
     *buf = text;
     *cursor = Cursor { index: 0, offset: rewind.offset, pos: rewind.pos };
     scanner.resume_after_item(0);
+    Ok(())
 }
 
-/// Reads up to `want` more bytes onto the end of `buf`, counting them as read; fewer only at the
-/// end of the input, which it returns true for.
-fn fill(input: &mut impl Read, buf: &mut Vec<u8>, want: usize, ctx: &Context) -> Result<bool, ReadError> {
-    buf.reserve(want);
-    let n = input.by_ref().take(want as u64).read_to_end(buf).map_err(ReadError::Io)?;
+/// Reads at least `want` more bytes onto the end of `buf` (as many as its room holds), counting
+/// them as read; fewer only at the end of the input, which it returns true for.
+fn fill(input: &mut impl Read, buf: &mut Block, want: usize, ctx: &Context) -> Result<bool, ReadError> {
+    let before = buf.len();
+    let ended = buf.read_from(input, want).map_err(ReadError::Io)?;
     if let Some(p) = ctx.progress {
-        p.add_read(n as u64);
+        p.add_read((buf.len() - before) as u64);
     }
-    Ok(n < want)
+    Ok(ended)
 }
 
 /// Groups consecutive items into batches of about `size` bytes. The batches cover the buffer from
@@ -735,16 +745,23 @@ enum Slot {
     Done(Incident, usize),
 }
 
+/// What a thread that parses batches keeps from one to the next: the room its lists grew to,
+/// which a batch would otherwise grow again from nothing, a fresh page at a time.
+#[derive(Default)]
+struct Scratch {
+    slots: Vec<Slot>,
+    lists: fast::Lists,
+}
+
 /// Parses one batch: every record first (problems are placed in the text as written), then the
 /// fast path's strings are settled in the buffer, then its incidents borrow their text from it.
 /// A batch that was not read as expected, or comes after one, is handed back untouched.
-fn process(b: Batch, name: &str, ctx: &Context, verdicts: &Verdicts) -> Outcome {
+fn process(b: Batch, name: &str, ctx: &Context, verdicts: &Verdicts, scratch: &mut Scratch) -> Outcome {
     let Batch { seq, region, after, offset, start, kind, guarded } = b;
     let mut unsaid = Unsaid { verdicts, seq: Some(seq) };
     let bytes = region.len();
     let mut parsed = Parsed::default();
-    let mut slots: Vec<Slot> = Vec::new();
-    let mut lists = fast::Lists::default();
+    let Scratch { slots, lists } = scratch;
     let mut stopped = false;
     let mut expected = true;
     let valid = {
@@ -755,8 +772,7 @@ fn process(b: Batch, name: &str, ctx: &Context, verdicts: &Verdicts) -> Outcome 
         let valid = text.len();
         let bad_utf8 = (valid < bytes).then_some(valid);
         let src = Text::within(name, text, offset, start);
-        let mut read =
-            Reading { src: &src, buffer: text, ctx, slots: &mut slots, lists: &mut lists, parsed: &mut parsed };
+        let mut read = Reading { src: &src, buffer: text, ctx, slots, lists, parsed: &mut parsed };
         match &kind {
             Kind::Items(items) => {
                 read.slots.reserve_exact(items.len());
@@ -810,9 +826,11 @@ fn process(b: Batch, name: &str, ctx: &Context, verdicts: &Verdicts) -> Outcome 
     };
     unsaid.seq = None;
     if !verdicts.say(seq, expected, guarded) {
+        slots.clear();
+        lists.clear();
         return Outcome { seq, parsed: Parsed::default(), stopped: false, bytes, unread: Some(region), offset, start };
     }
-    for slot in &mut slots {
+    for slot in slots.iter_mut() {
         if let Slot::Fast(pending, _) = slot {
             pending.settle(&mut region[..valid]);
         }
@@ -823,8 +841,8 @@ fn process(b: Batch, name: &str, ctx: &Context, verdicts: &Verdicts) -> Outcome 
     let text: &'static str = std::str::from_utf8(&region[..valid]).unwrap_or_default();
     parsed.incidents.reserve_exact(slots.len());
     let mut actors = foldhash::HashSet::default();
-    let mut runs = lists.into_runs();
-    for slot in slots {
+    let mut runs = lists.runs();
+    for slot in slots.drain(..) {
         parsed.incidents.push(match slot {
             Slot::Fast(pending, at) => (pending.incident(text, &mut runs, &mut actors), at),
             Slot::Done(incident, at) => (incident, at),
