@@ -80,10 +80,13 @@ impl Block {
         Ok(())
     }
 
-    /// Reads from `input` onto the end until the room is full, making room for at least `want`
-    /// more bytes first. Returns whether the input ended before that.
+    /// Reads from `input` onto the end until the room is full. Where less than half of `want` is
+    /// left, room for `want` more bytes is made first; a block that is nearly full is not doubled
+    /// for a few bytes. Returns whether the input ended before the room was full.
     pub fn read_from(&mut self, input: &mut impl Read, want: usize) -> io::Result<bool> {
-        self.reserve(want)?;
+        if self.room.capacity() - self.len < want.div_ceil(2) {
+            self.reserve(want)?;
+        }
         let end = self.room.capacity();
         while self.len < end {
             match input.read(&mut self.room.bytes()[self.len..end]) {
@@ -143,5 +146,15 @@ mod tests {
             let kept = block.leak();
             assert_eq!(&kept[kept.len() - 3..], b"end");
         }
+    }
+
+    #[test]
+    fn a_block_with_room_for_half_of_what_is_wanted_is_filled_not_doubled() {
+        let mut block = Block::with_capacity(8).unwrap();
+        block.extend_from_slice(b"ab").unwrap();
+        let mut input = &b"cdefghijkl"[..];
+        assert!(!block.read_from(&mut input, 8).unwrap());
+        assert_eq!(&block[..], b"abcdefgh");
+        assert_eq!(block.room.capacity(), 8);
     }
 }

@@ -705,8 +705,8 @@ fn rewound(
     Ok(())
 }
 
-/// Reads at least `want` more bytes onto the end of `buf` (as many as its room holds), counting
-/// them as read; fewer only at the end of the input, which it returns true for.
+/// Reads more onto the end of `buf`, as much as its room holds and at least half of `want`,
+/// counting it as read; less only at the end of the input, which it returns true for.
 fn fill(input: &mut impl Read, buf: &mut Block, want: usize, ctx: &Context) -> Result<bool, ReadError> {
     let before = buf.len();
     let ended = buf.read_from(input, want).map_err(ReadError::Io)?;
