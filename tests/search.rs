@@ -203,6 +203,35 @@ fn a_large_narrowed_search_equals_a_full_one() {
 }
 
 #[test]
+fn an_index_built_in_parts_answers_as_the_records_do() {
+    // Large enough to be built in parts side by side: every part's keys must still name the right
+    // records and values, at the edges of the parts too.
+    let corpus = Corpus::new(synthetic(70_000));
+    for i in [0, 1, 4095, 4096, 16_383, 16_384, 32_767, 32_768, 65_535, 65_536, 69_999] {
+        assert_eq!(corpus.find(&format!("rec-{i}")), Some(i), "rec-{i}");
+    }
+    assert_eq!(corpus.find("rec-70000"), None);
+    let found = |query: &str| {
+        let mut all: Vec<u32> =
+            search(&corpus, &request(0, query, SortKey::Date, false)).iter().map(|h| h.index).collect();
+        all.sort_unstable();
+        all
+    };
+    let expected = |holds: &dyn Fn(&Incident) -> bool| -> Vec<u32> {
+        (0..corpus.len() as u32).filter(|&i| holds(corpus.incident(i))).collect()
+    };
+    assert_eq!(found("country:japan"), expected(&|i| i.location.as_deref() == Some("Japan")));
+    assert_eq!(found("industry:=government"), expected(&|i| i.industry.as_deref() == Some("Government")));
+    assert_eq!(found("ttp:=t1486"), expected(&|i| i.ttps.iter().any(|t| t.attack_id() == Some("T1486"))));
+    assert_eq!(found("actor:=\"voodoo bear\""), expected(&|i| i.actors.iter().any(|a| a.name == "Sandworm Team")));
+    assert_eq!(found("name:dust"), expected(&|i| i.name.as_deref() == Some("Operation Dust Storm")));
+    let by_victim = search(&corpus, &request(0, "", SortKey::Victim, false));
+    assert_eq!(by_victim.len(), 70_000);
+    let victims: Vec<String> = by_victim.iter().map(|h| corpus.incident(h.index).victim.to_lowercase()).collect();
+    assert!(victims.windows(2).all(|w| w[0] <= w[1]), "victims A to Z");
+}
+
+#[test]
 fn orders_are_the_ones_promised() {
     let corpus = Corpus::new(synthetic(5_000));
     let inc = |h: &Hit| corpus.incident(h.index);

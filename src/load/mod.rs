@@ -18,7 +18,6 @@ mod stix;
 mod veris;
 
 use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasher;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -27,7 +26,7 @@ pub use native::NativeReading;
 pub use problem::{LoadError, Position, Problem, Text, json_kind};
 pub use progress::{Progress, ProgressSnapshot};
 
-use crate::model::{ActorCatalog, Catalog, Dataset, Incident, Technique};
+use crate::model::{ActorCatalog, Catalog, Dataset, IdHashes, Incident, Technique};
 
 pub use bundled::Bundled;
 
@@ -396,21 +395,15 @@ fn actor_catalog(opts: &LoadOptions) -> Result<Arc<ActorCatalog>, LoadError> {
 /// Ids must be unique within a file: a repeated id is a problem at the record that repeats it.
 /// `locate` gives the positions of record offsets, worked out only when there is a repeat.
 fn reject_duplicates(file: &str, locate: impl Fn(&[usize]) -> Vec<Option<Position>>, parsed: &mut Parsed) {
-    // Reading the ids is most of the work, as the records lie all over memory: they are hashed on
-    // every core, then the hashes sorted; only ids that share a hash are compared.
+    // Only ids that share a hash are compared.
     let incidents = &parsed.incidents;
-    let mut hashed: Vec<(u64, usize)> = crate::parallel::in_parts(incidents, |first, part| {
-        let state = foldhash::fast::FixedState::default();
-        part.iter().enumerate().map(|(n, (i, _))| (state.hash_one(i.id.as_ref()), first + n)).collect::<Vec<_>>()
-    })
-    .concat();
-    hashed.sort_unstable();
+    let hashes = IdHashes::of(incidents, |(i, _)| i.id.as_ref());
     // (record, its first occurrence's offset, its own offset)
     let mut repeated = Vec::new();
-    for same_hash in hashed.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+    for same_hash in hashes.shared() {
         // In file order: the first record with each id, then those that repeat one.
         let mut firsts: Vec<usize> = Vec::new();
-        for &(_, n) in same_hash {
+        for n in same_hash.map(|n| n as usize) {
             let id = &incidents[n].0.id;
             match firsts.iter().find(|&&f| incidents[f].0.id == *id) {
                 Some(&f) => repeated.push((n, incidents[f].1, incidents[n].1)),

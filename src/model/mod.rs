@@ -2,6 +2,7 @@
 
 mod actor;
 mod date;
+mod ids;
 mod technique;
 mod text;
 
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 pub use actor::{ActorCatalog, ActorProfile, lookup_key as actor_lookup_key};
 pub use date::PartialDate;
+pub use ids::IdHashes;
 pub use technique::{Catalog, Technique, TechniqueRef, is_attack_id, tactic_name};
 pub use text::{needs_cleaning, sanitize, sanitize_owned, to_ascii};
 

@@ -2,13 +2,10 @@
 //! into one arena, orders for sorting, and maps from an id or an actor to incidents. A keystroke
 //! then neither lower-cases nor allocates per record, and no pane scans the dataset per frame.
 
-use std::collections::HashMap;
-
-use std::hash::{BuildHasherDefault, Hasher};
-use std::ops::Range;
+use std::ops::{Deref, Range};
 use std::sync::{Arc, OnceLock};
 
-use crate::model::{ActorType, Dataset, Incident, Motive, PartialDate, Str, TechniqueRef};
+use crate::model::{ActorType, Dataset, IdHashes, Incident, Motive, PartialDate, Str, TechniqueRef};
 
 /// A dataset and its index, shared by the screen and the search worker.
 #[derive(Debug)]
@@ -47,7 +44,7 @@ impl Corpus {
     }
 }
 
-/// A range of the arena.
+/// A range of a piece's arena.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Span {
     start: u32,
@@ -58,13 +55,9 @@ impl Span {
     fn range(self) -> Range<usize> {
         self.start as usize..(self.start + self.len) as usize
     }
-
-    pub(crate) fn shifted(self, by: u32) -> Span {
-        if self.len == 0 { self } else { Span { start: self.start + by, len: self.len } }
-    }
 }
 
-/// A run of `Index::refs`: the values one incident has of a field that repeats.
+/// A run of a piece's refs: the values one incident has of a field that repeats.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Refs {
     start: u32,
@@ -94,7 +87,7 @@ pub(crate) struct Keys {
     /// Values of `Index::locations` and `Index::industries`, or `NONE`.
     pub location: u32,
     pub industry: u32,
-    /// Runs of `Index::refs` naming values of `tags`, `actors` and `techniques`.
+    /// Runs of the piece's refs naming values of `tags`, `actors` and `techniques`.
     pub tags: Refs,
     pub actors: Refs,
     pub ttps: Refs,
@@ -133,14 +126,14 @@ pub(crate) struct Values {
 
 #[derive(Debug, Default)]
 pub struct Index {
-    arena: String,
-    keys: Vec<Keys>,
-    refs: Vec<u32>,
+    /// The keys of every incident, in runs of `1 << shift` incidents: the runs made side by side
+    /// are kept as they were made rather than copied into one.
+    pieces: Vec<Piece>,
+    shift: u32,
+    count: usize,
     pub(crate) values: Values,
-    /// Incidents by a hash of their id; `find` checks the id itself, and the rare id whose hash
-    /// another took waits in `by_id_rest`.
-    by_id: ById,
-    by_id_rest: foldhash::HashMap<Box<str>, u32>,
+    /// Incidents by a hash of their id; `find` checks the id itself.
+    by_id: IdHashes,
     by_actor: foldhash::HashMap<Box<str>, Vec<u32>>,
     /// Incidents newest first (ties in dataset order), and each incident's place in that order.
     by_date: Vec<u32>,
@@ -148,6 +141,50 @@ pub struct Index {
     /// Other orders, made when first asked for.
     victim_rank: OnceLock<Vec<u32>>,
     loss_rank: OnceLock<Vec<u32>>,
+}
+
+/// A part's numbers of each field's values, and the whole dataset's.
+struct Renumbering {
+    place: Vec<u32>,
+    industry: Vec<u32>,
+    tag: Vec<u32>,
+    actor: Vec<u32>,
+    technique: Vec<u32>,
+}
+
+/// The keys of a run of incidents, with the arena their spans are in and the refs their runs are.
+#[derive(Debug, Default)]
+struct Piece {
+    arena: String,
+    keys: Vec<Keys>,
+    refs: Vec<u32>,
+}
+
+/// One incident's keys, with the text and the refs they point into.
+#[derive(Clone, Copy)]
+pub(crate) struct Entry<'i> {
+    keys: &'i Keys,
+    arena: &'i str,
+    refs: &'i [u32],
+}
+
+impl<'i> Entry<'i> {
+    pub(crate) fn text(&self, span: Span) -> &'i str {
+        &self.arena[span.range()]
+    }
+
+    /// The values a run of refs names.
+    pub(crate) fn refs(&self, refs: Refs) -> &'i [u32] {
+        &self.refs[refs.range()]
+    }
+}
+
+impl Deref for Entry<'_> {
+    type Target = Keys;
+
+    fn deref(&self) -> &Keys {
+        self.keys
+    }
 }
 
 /// Distinct values met by one part, numbered in the order met.
@@ -209,6 +246,24 @@ impl<'a> Part<'a> {
             part.keys.push(keys);
         }
         part
+    }
+
+    /// The part's keys and refs, numbered for the whole dataset.
+    fn into_piece(self, r: &Renumbering) -> Piece {
+        let Part { arena, mut keys, mut refs, .. } = self;
+        let renumber = |ids: &[u32], run: Refs, refs: &mut [u32]| {
+            for n in &mut refs[run.range()] {
+                *n = ids[*n as usize];
+            }
+        };
+        for k in &mut keys {
+            k.location = if k.location == NONE { NONE } else { r.place[k.location as usize] };
+            k.industry = if k.industry == NONE { NONE } else { r.industry[k.industry as usize] };
+            renumber(&r.tag, k.tags, &mut refs);
+            renumber(&r.actor, k.actors, &mut refs);
+            renumber(&r.technique, k.ttps, &mut refs);
+        }
+        Piece { arena, keys, refs }
     }
 
     fn span(&self, start: usize) -> Span {
@@ -348,7 +403,11 @@ impl Index {
         } else {
             std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8)
         };
-        let chunk = incidents.len().div_ceil(threads).max(1);
+        // Parts a power of two long (up to twice as many as threads), so that finding an
+        // incident's part is a shift.
+        let per_thread = incidents.len().div_ceil(threads).max(1);
+        let shift = if threads == 1 { per_thread.next_power_of_two() } else { 1 << per_thread.ilog2() }.ilog2();
+        let chunk = 1usize << shift;
         // The parts are made side by side; the orders, which need every incident, meanwhile.
         let (parts, by_date) = std::thread::scope(|s| {
             let dates = s.spawn(|| {
@@ -368,13 +427,12 @@ impl Index {
             (parts, dates.join().unwrap_or_default())
         });
         // Incidents by id need only the incidents: found beside the merging of the parts.
-        let (mut index, (by_id, by_id_rest)) = std::thread::scope(|s| {
-            let ids = s.spawn(|| ids_of(incidents));
-            let index = merge(parts, catalog, incidents.len());
+        let (mut index, by_id) = std::thread::scope(|s| {
+            let ids = s.spawn(|| IdHashes::of(incidents, |i| i.id.as_ref()));
+            let index = merge(parts, catalog, shift, incidents.len());
             (index, ids.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         });
         index.by_id = by_id;
-        index.by_id_rest = by_id_rest;
         index.date_rank = ranks(&by_date);
         index.by_date = by_date;
         index
@@ -382,23 +440,14 @@ impl Index {
 
     /// The incident with this id.
     pub(crate) fn find(&self, incidents: &[Incident], id: &str) -> Option<u32> {
-        match self.by_id.get(&id_hash(id)) {
-            Some(&i) if incidents[i as usize].id == id => Some(i),
-            _ => self.by_id_rest.get(id).copied(),
-        }
+        self.by_id.candidates(id).find(|&i| incidents[i as usize].id == id)
     }
 
-    /// The values a run of refs names.
-    pub(crate) fn refs(&self, refs: Refs) -> &[u32] {
-        &self.refs[refs.range()]
-    }
-
-    pub(crate) fn keys(&self, index: u32) -> &Keys {
-        &self.keys[index as usize]
-    }
-
-    pub(crate) fn text(&self, span: Span) -> &str {
-        &self.arena[span.range()]
+    /// An incident's keys.
+    pub(crate) fn entry(&self, index: u32) -> Entry<'_> {
+        let index = index as usize;
+        let piece = &self.pieces[index >> self.shift];
+        Entry { keys: &piece.keys[index & ((1 << self.shift) - 1)], arena: &piece.arena, refs: &piece.refs }
     }
 
     /// Incidents newest first.
@@ -419,8 +468,12 @@ impl Index {
     /// An incident's place among all incidents ordered by victim, A to Z.
     pub fn victim_rank(&self) -> &[u32] {
         self.victim_rank.get_or_init(|| {
-            let mut order: Vec<u32> = (0..self.keys.len() as u32).collect();
-            order.sort_by(|&a, &b| self.text(self.keys(a).victim).cmp(self.text(self.keys(b).victim)).then(a.cmp(&b)));
+            let victim = |i: u32| {
+                let e = self.entry(i);
+                e.text(e.victim)
+            };
+            let mut order: Vec<u32> = (0..self.count as u32).collect();
+            order.sort_by(|&a, &b| victim(a).cmp(victim(b)).then(a.cmp(&b)));
             ranks(&order)
         })
     }
@@ -429,7 +482,7 @@ impl Index {
     pub fn loss_rank(&self, dataset: &Dataset) -> &[u32] {
         self.loss_rank.get_or_init(|| {
             let inc = &dataset.incidents;
-            let mut order: Vec<u32> = (0..self.keys.len() as u32).collect();
+            let mut order: Vec<u32> = (0..self.count as u32).collect();
             order.sort_by(|&a, &b| {
                 inc[b as usize].loss_usd.cmp(&inc[a as usize].loss_usd).then(self.date_rank(a).cmp(&self.date_rank(b)))
             });
@@ -438,28 +491,10 @@ impl Index {
     }
 }
 
-impl Keys {
-    /// The same keys in an arena that starts `by` bytes later.
-    fn shifted(self, by: u32) -> Keys {
-        let s = |span: Span| span.shifted(by);
-        Keys {
-            victim_as_written: s(self.victim_as_written),
-            name_as_written: s(self.name_as_written),
-            victim: s(self.victim),
-            name: s(self.name),
-            ..self
-        }
-    }
-}
-
 /// The parts' keys, renumbered for the whole dataset, in one index.
-fn merge(parts: Vec<Part<'_>>, catalog: &crate::model::Catalog, count: usize) -> Index {
-    let mut index = Index {
-        arena: String::with_capacity(parts.iter().map(|p| p.arena.len()).sum()),
-        keys: Vec::with_capacity(count),
-        refs: Vec::with_capacity(parts.iter().map(|p| p.refs.len()).sum()),
-        ..Default::default()
-    };
+fn merge(parts: Vec<Part<'_>>, catalog: &crate::model::Catalog, shift: u32, count: usize) -> Index {
+    let mut index = Index { shift, count, ..Default::default() };
+    let mut renumbered = Vec::with_capacity(parts.len());
     let lower = |s: &str| s.to_lowercase().into_boxed_str();
     let (mut locations, mut industries, mut tags) = (Numbering::new(), Numbering::new(), Numbering::new());
     let (mut actors, mut techniques) = (Numbering::new(), Numbering::new());
@@ -511,28 +546,14 @@ fn merge(parts: Vec<Part<'_>>, catalog: &crate::model::Catalog, count: usize) ->
                 techniques.id(keys.clone(), &mut values.techniques, || keys)
             })
             .collect();
-        let (base, refs_base) = (index.arena.len() as u32, index.refs.len() as u32);
-        index.arena.push_str(&part.arena);
-        let remap = |ids: &[u32], refs: Refs, out: &mut Vec<u32>| {
-            out.extend(part.refs[refs.range()].iter().map(|&r| ids[r as usize]));
-        };
-        for k in &part.keys {
-            let shift = |r: Refs| Refs { start: r.start + refs_base, len: r.len };
-            let mut k2 = k.shifted(base);
-            k2.location = if k.location == NONE { NONE } else { place[k.location as usize] };
-            k2.industry = if k.industry == NONE { NONE } else { industry[k.industry as usize] };
-            k2.tags = shift(k.tags);
-            k2.actors = shift(k.actors);
-            k2.ttps = shift(k.ttps);
-            index.keys.push(k2);
-        }
-        // The refs in the order the keys made them, each run renumbered by its own field.
-        for k in &part.keys {
-            remap(&tag, k.tags, &mut index.refs);
-            remap(&actor, k.actors, &mut index.refs);
-            remap(&technique, k.ttps, &mut index.refs);
-        }
+        renumbered.push(Renumbering { place, industry, tag, actor, technique });
     }
+    // Each part's keys and refs renumbered where they are, side by side.
+    index.pieces = std::thread::scope(|s| {
+        let handles: Vec<_> =
+            parts.into_iter().zip(&renumbered).map(|(part, r)| s.spawn(move || part.into_piece(r))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
     // Names and aliases, for finding an actor's incidents: only actors with a name of their own.
     let mut by_actor: foldhash::HashMap<Box<str>, Vec<u32>> = foldhash::HashMap::default();
     for (keys, list) in values.actors.iter().zip(&postings) {
@@ -551,54 +572,6 @@ fn merge(parts: Vec<Part<'_>>, catalog: &crate::model::Catalog, count: usize) ->
     }
     index.by_actor = by_actor;
     index
-}
-
-/// Incidents by the hash of their id.
-type ById = HashMap<u64, u32, BuildHasherDefault<Prehashed>>;
-
-/// Incidents by the hash of their id; ids whose hash another took, by id.
-fn ids_of(incidents: &[Incident]) -> (ById, foldhash::HashMap<Box<str>, u32>) {
-    let mut by_id = ById::default();
-    let mut by_id_rest: foldhash::HashMap<Box<str>, u32> = foldhash::HashMap::default();
-    by_id.reserve(incidents.len());
-    for (n, inc) in incidents.iter().enumerate() {
-        match by_id.entry(id_hash(&inc.id)) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(n as u32);
-            }
-            std::collections::hash_map::Entry::Occupied(o) if incidents[*o.get() as usize].id != inc.id => {
-                by_id_rest.entry(inc.id.as_ref().into()).or_insert(n as u32);
-            }
-            std::collections::hash_map::Entry::Occupied(_) => {}
-        }
-    }
-    (by_id, by_id_rest)
-}
-
-/// A 64-bit FNV-1a hash of an id: quick to make, and spread well enough that two ids of one
-/// dataset rarely share one (those that do are kept apart in `by_id_rest`).
-fn id_hash(id: &str) -> u64 {
-    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
-}
-
-/// A hasher for keys that are hashes already.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | b as u64;
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 /// The position of each incident in an order.

@@ -130,8 +130,8 @@ impl Matcher {
 
     /// The incident's score when every term holds, else `None`.
     pub fn score(&self, corpus: &Corpus, index: u32) -> Option<i64> {
-        let keys = corpus.index.keys(index);
-        let text = |span: Span| corpus.index.text(span);
+        let keys = corpus.index.entry(index);
+        let text = |span: Span| keys.text(span);
         let mut total = 0;
         for (n, (term, (ascii, lower))) in self.query.terms.iter().zip(&self.words).enumerate() {
             let score = match (&term.kind, &self.atoms[n]) {
@@ -217,7 +217,7 @@ fn field_matches(
     exact: bool,
 ) -> bool {
     let idx = &corpus.index;
-    let keys = idx.keys(index);
+    let keys = idx.entry(index);
     let values = &idx.values;
     let test = |text: &str| if exact { text == value } else { text.contains(value) };
     let take = |id: u32, check: &dyn Fn(usize) -> bool| match verdicts {
@@ -229,7 +229,7 @@ fn field_matches(
             let id = &corpus.incident(index).id;
             if exact { id.chars().flat_map(char::to_lowercase).eq(value.chars()) } else { contains_folded(id, value) }
         }
-        Field::Name => test(idx.text(keys.name)),
+        Field::Name => test(keys.text(keys.name)),
         Field::Motive => {
             let mask = match verdicts {
                 Some(Verdicts::Motives(mask)) => *mask,
@@ -239,12 +239,12 @@ fn field_matches(
         }
         Field::Country => keys.location != NONE && take(keys.location, &|i| test(&values.locations[i])),
         Field::Industry => keys.industry != NONE && take(keys.industry, &|i| test(&values.industries[i])),
-        Field::Tag => idx.refs(keys.tags).iter().any(|&t| take(t, &|i| test(&values.tags[i]))),
+        Field::Tag => keys.refs(keys.tags).iter().any(|&t| take(t, &|i| test(&values.tags[i]))),
         Field::Actor => {
-            idx.refs(keys.actors).iter().any(|&a| take(a, &|i| actor_matches(&values.actors[i], value, exact)))
+            keys.refs(keys.actors).iter().any(|&a| take(a, &|i| actor_matches(&values.actors[i], value, exact)))
         }
         Field::Ttp => {
-            idx.refs(keys.ttps).iter().any(|&t| take(t, &|i| technique_matches(&values.techniques[i], value, exact)))
+            keys.refs(keys.ttps).iter().any(|&t| take(t, &|i| technique_matches(&values.techniques[i], value, exact)))
         }
         Field::Text => {
             let inc = corpus.incident(index);
