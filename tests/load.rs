@@ -684,6 +684,29 @@ fn repeated_ids_in_large_files_are_placed_by_reading_the_file_again() {
 }
 
 #[test]
+fn every_record_is_found_by_its_id_whether_or_not_the_load_kept_the_ids() {
+    // A clean file: the load's check for repeated ids hands its work on to the search index.
+    let dir = tempfile::tempdir().unwrap();
+    let clean = load::load(&[write_bytes(&dir, "clean.json", &generated(3000, 23, false))], &LoadOptions::default());
+    let clean = clean.unwrap();
+    assert!(clean.ids.as_ref().is_some_and(|ids| ids.len() == 3000));
+    // Repeats dropped under --skip-invalid: the places have moved, and the index finds its own.
+    let text = many_records(",\n").replace("2023-13", "2023-12").replace("\"r-50\"", "\"r-7\"");
+    let opts = LoadOptions { skip_invalid: true, ..LoadOptions::default() };
+    let dropped = load::load(&[write(&dir, "dup.json", &text)], &opts).unwrap();
+    assert_eq!(dropped.incidents.len(), 59);
+    assert!(dropped.ids.is_none());
+    for dataset in [clean, dropped] {
+        let ids: Vec<String> = dataset.incidents.iter().map(|i| i.id.to_string()).collect();
+        let corpus = incidents::query::Corpus::new(dataset);
+        for (n, id) in ids.iter().enumerate() {
+            assert_eq!(corpus.find(id), Some(n as u32), "{id}");
+        }
+        assert_eq!(corpus.find("no such id"), None);
+    }
+}
+
+#[test]
 fn progress_counts_bytes_and_records_and_a_cancelled_load_stops() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = generated(500, 1, false);

@@ -71,6 +71,8 @@ pub struct Parsed {
     /// The techniques the file defines (a STIX bundle's ATT&CK attack patterns), in file order.
     /// They name the techniques the catalog lacks.
     pub catalog: Vec<Technique>,
+    /// The incidents by id hash, when the check for repeated ids found none.
+    pub ids: Option<IdHashes>,
 }
 
 /// Loads the bundled dataset.
@@ -413,6 +415,7 @@ fn reject_duplicates(file: &str, locate: impl Fn(&[usize]) -> Vec<Option<Positio
     }
     repeated.sort_unstable();
     if repeated.is_empty() {
+        parsed.ids = Some(hashes);
         return;
     }
     let offsets: Vec<usize> = repeated.iter().flat_map(|&(_, earlier, offset)| [offset, earlier]).collect();
@@ -461,6 +464,7 @@ fn finish(
     let mut rejected = Vec::new();
     let mut incidents: Vec<Incident> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
+    let mut ids = None;
     let one_file = files.len() == 1;
     for (file, parsed) in files {
         problems.extend(parsed.problems);
@@ -471,6 +475,7 @@ fn finish(
             // Ids are unique within a file already; collected in place, without a second copy
             // of a million records.
             incidents = parsed.incidents.into_iter().map(|(incident, _)| incident).collect();
+            ids = parsed.ids;
             continue;
         }
         let mut renamed: HashMap<String, String> = HashMap::new();
@@ -517,5 +522,6 @@ fn finish(
         rejected,
         notes: notes.iter().map(ToString::to_string).collect(),
         warnings: Vec::new(),
+        ids,
     })
 }

@@ -9,7 +9,7 @@ use std::hash::BuildHasher;
 
 /// Each record's id hash and place, sorted: records with the same id are side by side, in the
 /// records' order.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct IdHashes(Vec<(u64, u32)>);
 
 fn hash(id: &str) -> u64 {
@@ -25,6 +25,15 @@ impl IdHashes {
         .concat();
         hashed.sort_unstable();
         Self(hashed)
+    }
+
+    /// How many records there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// Runs of records whose ids share a hash, each in the records' order: the only records that

@@ -295,6 +295,10 @@ pub struct Dataset {
     pub notes: Vec<String>,
     /// Said once, on stderr and in the title bar: "cached data from …: server unreachable (…)".
     pub warnings: Vec<String>,
+    /// The incidents by id hash, as the load found them checking for repeated ids, for the search
+    /// index to start from. `None` where the load did not keep them (ids were dropped or renamed);
+    /// whoever changes `incidents` after the load must set it to `None`.
+    pub ids: Option<IdHashes>,
 }
 
 /// A loss as analysts say it: `$37.3M`, `$1.5B`, `$850K`, `$9,500`.

@@ -15,8 +15,9 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    pub fn new(dataset: Dataset) -> Self {
-        let index = Index::build(&dataset);
+    pub fn new(mut dataset: Dataset) -> Self {
+        let ids = dataset.ids.take();
+        let index = Index::build(&dataset, ids);
         Self { dataset, index }
     }
 
@@ -395,7 +396,8 @@ impl<K: std::hash::Hash + Eq> Numbering<K> {
 const PARALLEL_FROM: usize = 20_000;
 
 impl Index {
-    pub fn build(dataset: &Dataset) -> Self {
+    /// The index of the dataset; `ids`, the incidents by id hash, if the load kept them.
+    pub fn build(dataset: &Dataset, ids: Option<IdHashes>) -> Self {
         let incidents = &dataset.incidents;
         let catalog = &dataset.catalog;
         let threads = if incidents.len() < PARALLEL_FROM {
@@ -428,7 +430,10 @@ impl Index {
         });
         // Incidents by id need only the incidents: found beside the merging of the parts.
         let (mut index, by_id) = std::thread::scope(|s| {
-            let ids = s.spawn(|| IdHashes::of(incidents, |i| i.id.as_ref()));
+            let ids = s.spawn(|| match ids {
+                Some(ids) if ids.len() == incidents.len() => ids,
+                _ => IdHashes::of(incidents, |i| i.id.as_ref()),
+            });
             let index = merge(parts, catalog, shift, incidents.len());
             (index, ids.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         });
@@ -440,7 +445,7 @@ impl Index {
 
     /// The incident with this id.
     pub(crate) fn find(&self, incidents: &[Incident], id: &str) -> Option<u32> {
-        self.by_id.candidates(id).find(|&i| incidents[i as usize].id == id)
+        self.by_id.candidates(id).find(|&i| incidents.get(i as usize).is_some_and(|x| x.id == id))
     }
 
     /// An incident's keys.
