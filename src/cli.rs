@@ -9,7 +9,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::export::{self, Domain, SaveError, Selection};
 use crate::load::{self, Format, LoadError, LoadOptions, Progress};
-use crate::model::{Dataset, Incident, TechniqueRef, format_usd};
+use crate::model::{Dataset, IdHashes, Incident, TechniqueRef, format_usd};
 use crate::present;
 use crate::query::{Corpus, Hit, Query, SearchRequest, SortKey, search};
 use crate::stats::Stats;
@@ -624,12 +624,16 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure
         };
         load::load(&args.paths, &opts)
     })?);
-    // Most datasets link no records: the ids are gathered only for one that does.
-    let ids: foldhash::HashSet<&str> = if dataset.incidents.iter().any(|i| !i.related.is_empty()) {
-        dataset.incidents.iter().map(|i| i.id.as_ref()).collect()
-    } else {
-        foldhash::HashSet::default()
+    // The ids by hash the load kept, where it kept them (one file).
+    let made;
+    let ids = match &dataset.ids {
+        Some(ids) => ids,
+        None => {
+            made = IdHashes::of(&dataset.incidents, |i| i.id.as_ref());
+            &made
+        }
     };
+    let known = |id: &str| ids.candidates(id).any(|n| dataset.incidents[n as usize].id == id);
     // Every technique of every record is looked up, and records lie all over memory: the parts are
     // checked side by side.
     let parts = crate::parallel::in_parts(&dataset.incidents, |_, part| {
@@ -646,7 +650,7 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure
             .flat_map(|i| {
                 i.related
                     .iter()
-                    .filter(|r| !ids.contains(r.as_ref()))
+                    .filter(|r| !known(r))
                     .map(move |r| format!("record {:?}: related id {r:?} is not in the files given", i.id))
             })
             .collect();
