@@ -239,6 +239,10 @@ fn orders_are_the_ones_promised() {
 
     let date = by(SortKey::Date, false);
     assert!(date.windows(2).all(|w| inc(&w[0]).date >= inc(&w[1]).date), "newest first");
+    assert!(
+        date.windows(2).all(|w| inc(&w[0]).date > inc(&w[1]).date || w[0].index < w[1].index),
+        "incidents of one date in dataset order"
+    );
     let victim = by(SortKey::Victim, false);
     assert!(victim.windows(2).all(|w| inc(&w[0]).victim.to_lowercase() <= inc(&w[1]).victim.to_lowercase()));
     let loss = by(SortKey::Loss, false);

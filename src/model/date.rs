@@ -95,6 +95,12 @@ impl PartialDate {
     }
 
     /// The short form for the list column: `Jul 2023` or `2023`.
+    /// A number in the dates' order: sorting numbers is quicker than comparing dates field by field.
+    pub fn sort_key(&self) -> u32 {
+        let part = |p: Option<u8>| p.map_or(0, |n| u32::from(n) + 1);
+        u32::from(self.year) << 16 | part(self.month) << 8 | part(self.day)
+    }
+
     pub fn short(&self) -> String {
         match self.month {
             Some(m) => format!("{} {}", MONTHS[m as usize - 1], self.year),
@@ -129,6 +135,20 @@ fn days_in_month(year: u16, month: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sort_keys_are_in_the_dates_order() {
+        let dates: Vec<PartialDate> =
+            ["2023", "2023-01", "2023-01-01", "2023-01-31", "2023-02", "2023-12-31", "2024", "0999"]
+                .iter()
+                .map(|s| PartialDate::parse(s).unwrap())
+                .collect();
+        for a in &dates {
+            for b in &dates {
+                assert_eq!(a.cmp(b), a.sort_key().cmp(&b.sort_key()), "{a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn parses_each_precision_and_displays_it() {

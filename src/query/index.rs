@@ -5,7 +5,7 @@
 use std::ops::{Deref, Range};
 use std::sync::{Arc, OnceLock};
 
-use crate::model::{ActorType, Dataset, IdHashes, Incident, Motive, PartialDate, Str, TechniqueRef};
+use crate::model::{ActorType, Dataset, IdHashes, Incident, Motive, Str, TechniqueRef};
 
 /// A dataset and its index, shared by the screen and the search worker.
 #[derive(Debug)]
@@ -413,12 +413,13 @@ impl Index {
         // The parts are made side by side; the orders, which need every incident, meanwhile.
         let (parts, by_date) = std::thread::scope(|s| {
             let dates = s.spawn(|| {
-                // Sorted side by side with their places: comparing dates through the incidents
-                // would visit them all over memory at every comparison.
-                let mut dated: Vec<(PartialDate, u32)> =
-                    incidents.iter().enumerate().map(|(n, i)| (i.date, n as u32)).collect();
-                dated.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-                dated.into_iter().map(|(_, n)| n).collect::<Vec<u32>>()
+                // Sorted as numbers, each with its place: newest first (the date's key inverted),
+                // ties in dataset order. Comparing dates through the incidents would visit them
+                // all over memory at every comparison.
+                let mut dated: Vec<u64> =
+                    incidents.iter().enumerate().map(|(n, i)| u64::from(!i.date.sort_key()) << 32 | n as u64).collect();
+                dated.sort_unstable();
+                dated.into_iter().map(|d| d as u32).collect::<Vec<u32>>()
             });
             let handles: Vec<_> = incidents
                 .chunks(chunk)
