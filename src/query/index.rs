@@ -1,6 +1,7 @@
 //! What searching needs, prepared once when a dataset is loaded: every short field lower-cased
-//! into one arena, orders for sorting, and maps from an id or an actor to incidents. A keystroke
-//! then neither lower-cases nor allocates per record, and no pane scans the dataset per frame.
+//! into arenas (one per run of incidents, made side by side), orders for sorting, and maps from an
+//! id or an actor to incidents. A keystroke then neither lower-cases nor allocates per record, and
+//! no pane scans the dataset per frame.
 
 use std::ops::{Deref, Range};
 use std::sync::{Arc, OnceLock};
@@ -426,7 +427,9 @@ impl Index {
                 .enumerate()
                 .map(|(k, run)| s.spawn(move || Part::build(run, k * chunk)))
                 .collect();
-            let parts: Vec<Part> = handles.into_iter().filter_map(|h| h.join().ok()).collect();
+            // A part that panicked would leave the others out of place: the panic is the caller's.
+            let parts: Vec<Part> =
+                handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect();
             (parts, dates.join().unwrap_or_default())
         });
         // Incidents by id need only the incidents: found beside the merging of the parts.
