@@ -94,13 +94,13 @@ impl PartialDate {
         }
     }
 
-    /// The short form for the list column: `Jul 2023` or `2023`.
     /// A number in the dates' order: sorting numbers is quicker than comparing dates field by field.
     pub fn sort_key(&self) -> u32 {
         let part = |p: Option<u8>| p.map_or(0, |n| u32::from(n) + 1);
         u32::from(self.year) << 16 | part(self.month) << 8 | part(self.day)
     }
 
+    /// The short form for the list column: `Jul 2023` or `2023`.
     pub fn short(&self) -> String {
         match self.month {
             Some(m) => format!("{} {}", MONTHS[m as usize - 1], self.year),
