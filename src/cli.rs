@@ -624,12 +624,14 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure
         };
         load::load(&args.paths, &opts)
     })?);
-    // The ids by hash the load kept, where it kept them (one file).
+    // The ids by hash the load kept, where it kept them (one file); otherwise made here, and only
+    // for a dataset that links records at all.
     let made;
     let ids = match &dataset.ids {
         Some(ids) => ids,
         None => {
-            made = IdHashes::of(&dataset.incidents, |i| i.id.as_ref());
+            let linked = dataset.incidents.iter().any(|i| !i.related.is_empty());
+            made = if linked { IdHashes::of(&dataset.incidents, |i| i.id.as_ref()) } else { IdHashes::default() };
             &made
         }
     };
