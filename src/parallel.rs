@@ -3,9 +3,14 @@
 /// `f` on consecutive parts of `items`, one per core, side by side; each call gets the index of
 /// its part's first item. The results come back in the items' order. A panic in a part is the
 /// caller's panic.
-pub fn in_parts<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &[T]) -> R + Sync) -> Vec<R> {
+pub fn in_parts<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(usize, &'a [T]) -> R + Sync) -> Vec<R> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let size = items.len().div_ceil(cores).max(1);
+    in_runs(items, items.len().div_ceil(cores), f)
+}
+
+/// `in_parts` with parts of `size` items (the last may be shorter), each on a thread of its own.
+pub fn in_runs<'a, T: Sync, R: Send>(items: &'a [T], size: usize, f: impl Fn(usize, &'a [T]) -> R + Sync) -> Vec<R> {
+    let size = size.max(1);
     let f = &f;
     std::thread::scope(|s| {
         let parts: Vec<_> =
@@ -27,5 +32,7 @@ mod tests {
             let all: Vec<usize> = parts.into_iter().flat_map(|(_, part)| part).collect();
             assert_eq!(all, items);
         }
+        let items: Vec<usize> = (0..7).collect();
+        assert_eq!(in_runs(&items, 3, |first, part| (first, part.len())), [(0, 3), (3, 3), (6, 1)]);
     }
 }

@@ -422,14 +422,7 @@ impl Index {
                 dated.sort_unstable();
                 dated.into_iter().map(|d| d as u32).collect::<Vec<u32>>()
             });
-            let handles: Vec<_> = incidents
-                .chunks(chunk)
-                .enumerate()
-                .map(|(k, run)| s.spawn(move || Part::build(run, k * chunk)))
-                .collect();
-            // A part that panicked would leave the others out of place: the panic is the caller's.
-            let parts: Vec<Part> =
-                handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect();
+            let parts = crate::parallel::in_runs(incidents, chunk, |first, run| Part::build(run, first));
             (parts, dates.join().unwrap_or_default())
         });
         // Incidents by id need only the incidents: found beside the merging of the parts.
