@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 use super::block::Block;
 use super::chunks::{Mode, Scanner, Stop, guess_record_end, is_ws, split_lines, value_end};
 use super::problem::{Position, Problem, Text, advance, json_message, serde_offset};
-use super::{Parsed, Progress, fast, fields};
+use super::{Parsed, Progress, fast, fields, valid_utf8_prefix};
 use crate::model::{ActorCatalog, Incident};
 
 /// How native files are read. The defaults are what loading uses; tests read with tiny blocks, to
@@ -765,10 +765,7 @@ fn process(b: Batch, name: &str, ctx: &Context, verdicts: &Verdicts, scratch: &m
     let mut stopped = false;
     let mut expected = true;
     let valid = {
-        let text = match std::str::from_utf8(region) {
-            Ok(text) => text,
-            Err(e) => std::str::from_utf8(&region[..e.valid_up_to()]).unwrap_or_default(),
-        };
+        let text = valid_utf8_prefix(region);
         let valid = text.len();
         let bad_utf8 = (valid < bytes).then_some(valid);
         let src = Text::within(name, text, offset, start);
@@ -838,7 +835,7 @@ fn process(b: Batch, name: &str, ctx: &Context, verdicts: &Verdicts, scratch: &m
     lists.settle(&mut region[..valid]);
     let region: &'static [u8] = region;
     // Settled strings leave only text behind them, so what was UTF-8 still is.
-    let text: &'static str = std::str::from_utf8(&region[..valid]).unwrap_or_default();
+    let text: &'static str = valid_utf8_prefix(&region[..valid]);
     parsed.incidents.reserve_exact(slots.len());
     let mut actors = foldhash::HashSet::default();
     let mut runs = lists.runs();
@@ -1015,10 +1012,8 @@ fn stop_problem(name: &str, buf: &[u8], cursor: Cursor, scanner: &Scanner, stop:
 
 /// serde's first error in `prefix` + `buf` (which begins at `cursor`), placed in the file.
 fn syntax_problem(name: &str, buf: &[u8], cursor: Cursor, prefix: &str, shape: Shape) -> Problem {
-    let (valid, bad_utf8) = match std::str::from_utf8(buf) {
-        Ok(text) => (text, false),
-        Err(e) => (std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or_default(), true),
-    };
+    let valid = valid_utf8_prefix(buf);
+    let bad_utf8 = valid.len() < buf.len();
     let src = Text::within(name, valid, cursor.offset, cursor.pos);
     let synthetic = format!("{prefix}{valid}");
     let result = match shape {
