@@ -136,6 +136,11 @@ trait Sink {
     fn submit(&mut self, batch: Batch) -> Flow;
     /// Waits for every batch handed out, and says whether the text must be read again.
     fn sync(&mut self) -> Option<Rewind>;
+
+    /// An empty block with room for at least `capacity` bytes, for the text after a hand-out.
+    fn block(&mut self, capacity: usize) -> std::io::Result<Block> {
+        Block::with_capacity(capacity)
+    }
 }
 
 /// Each batch says whether it was read as expected; a guarded batch waits, before settling its
@@ -224,6 +229,7 @@ impl Drop for Lost<'_> {
 
 /// Reads a native file from `input`, appending its incidents and problems to `out` in file order.
 pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Result<(), ReadError> {
+    let block_size = block_size(ctx);
     let batch = batch_size(ctx.reading.block_size);
     let workers = if ctx.size <= 2 * batch as u64 {
         0
@@ -248,7 +254,19 @@ pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Re
         let (tx, rx) = mpsc::sync_channel::<Batch>(2 * workers);
         let rx = Mutex::new(rx);
         let (done_tx, done_rx) = mpsc::channel::<Outcome>();
+        // Blocks are made ahead, one waiting and one in the making, as many as the file needs
+        // past the first.
+        let (spare_tx, spare_rx) = mpsc::sync_channel::<Block>(1);
+        let ahead = usize::try_from(ctx.size).unwrap_or(0) / block_size;
         std::thread::scope(|s| {
+            s.spawn(move || {
+                for _ in 0..ahead {
+                    let Ok(block) = Block::touched(block_size) else { return };
+                    if spare_tx.send(block).is_err() {
+                        return;
+                    }
+                }
+            });
             for _ in 0..workers {
                 let (rx, done_tx, verdicts) = (&rx, done_tx.clone(), &verdicts);
                 s.spawn(move || {
@@ -269,8 +287,14 @@ pub fn read(name: &str, input: impl Read, ctx: &Context, out: &mut Parsed) -> Re
                 });
             }
             drop(done_tx);
-            let mut pool =
-                Pool { collector: &mut collector, tx: Some(tx), done: done_rx, verdicts: &verdicts, sent: 0 };
+            let mut pool = Pool {
+                collector: &mut collector,
+                tx: Some(tx),
+                done: done_rx,
+                verdicts: &verdicts,
+                sent: 0,
+                spare: spare_rx,
+            };
             // Guessing where records end spares the reading thread a scan of every byte: it pays
             // when workers parse while it reads.
             let tail = produce(name, input, ctx, true, &mut pool);
@@ -321,6 +345,8 @@ struct Pool<'c, 'o, 'a> {
     done: mpsc::Receiver<Outcome>,
     verdicts: &'a Verdicts,
     sent: usize,
+    /// Blocks made ahead by another thread.
+    spare: mpsc::Receiver<Block>,
 }
 
 impl Pool<'_, '_, '_> {
@@ -360,6 +386,13 @@ impl Sink for Pool<'_, '_, '_> {
                 Flow::Go
             }
             _ => Flow::Stop,
+        }
+    }
+
+    fn block(&mut self, capacity: usize) -> std::io::Result<Block> {
+        match self.spare.try_recv() {
+            Ok(block) if block.capacity() >= capacity => Ok(block),
+            _ => Block::with_capacity(capacity),
         }
     }
 
@@ -455,13 +488,7 @@ fn produce(
     guess: bool,
     sink: &mut dyn Sink,
 ) -> Result<Option<Problem>, ReadError> {
-    // Blocks are kept for the rest of the run, room and all: a small file gets a block its own
-    // size (one byte more, to see its end), not a whole block's worth of memory. A pipe says it
-    // holds nothing, and gets whole blocks.
-    let block_size = match usize::try_from(ctx.size) {
-        Ok(size) if size > 0 => ctx.reading.block_size.max(1).min(size.saturating_add(1)),
-        _ => ctx.reading.block_size.max(1),
-    };
+    let block_size = block_size(ctx);
     let batch_size = batch_size(block_size);
     let mut buf = Block::with_capacity(block_size).map_err(ReadError::Io)?;
     let mut cursor = Cursor { index: 0, offset: 0, pos: Position { line: 1, col: 1 } };
@@ -613,6 +640,16 @@ fn produce(
     Ok(None)
 }
 
+/// How much room blocks are made with. They are kept for the rest of the run, room and all: a
+/// small file gets a block its own size (one byte more, to see its end), not a whole block's worth
+/// of memory. A pipe says it holds nothing, and gets whole blocks.
+fn block_size(ctx: &Context) -> usize {
+    match usize::try_from(ctx.size) {
+        Ok(size) if size > 0 => ctx.reading.block_size.max(1).min(size.saturating_add(1)),
+        _ => ctx.reading.block_size.max(1),
+    }
+}
+
 /// Guessed record ends about `size` apart from `from`, and the last one in `buf`: the text after
 /// it starts the next buffer, and the block keeps it too, unused.
 fn guesses(buf: &[u8], from: usize, size: usize, indent: Option<usize>) -> Vec<usize> {
@@ -653,7 +690,7 @@ fn hand_out(
     let places: Vec<Cursor> = batches.iter().map(|(range, _)| cursor.to(buf, range.start)).collect();
     let afters: Vec<Option<u8>> = batches.iter().map(|(range, _)| buf.get(range.end).copied()).collect();
     cursor.to(buf, safe);
-    let mut next = Block::with_capacity(block_size.max(2 * (buf.len() - safe))).map_err(ReadError::Io)?;
+    let mut next = sink.block(block_size.max(2 * (buf.len() - safe))).map_err(ReadError::Io)?;
     next.extend_from_slice(&buf[safe..]).map_err(ReadError::Io)?;
     let block: &'static mut [u8] = std::mem::replace(buf, next).leak();
     cursor.index = 0;
