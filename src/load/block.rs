@@ -4,7 +4,9 @@
 //! Reading a big file is mostly the kernel handing out and zeroing fresh pages, one 4 KB fault at
 //! a time. Whole blocks are therefore mapped apart from the heap and, on Linux, marked for huge
 //! pages, which the kernel hands out 2 MB at a time where it has them: measured here, reading a
-//! 173 MB file into blocks took a third of the processor time it took with ordinary pages. Small
+//! 173 MB file into blocks took a third of the processor time it took with ordinary pages, when the
+//! memory had been used a moment before. Memory the host has not backed yet costs more either way,
+//! and in runs a few seconds apart neither kind of page was clearly ahead. Small
 //! blocks (small files, and the tests' tiny reads) stay on the heap, so that no file is spread
 //! over thousands of mappings.
 
