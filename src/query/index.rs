@@ -423,7 +423,9 @@ impl Index {
                 dated.into_iter().map(|d| d as u32).collect::<Vec<u32>>()
             });
             let parts = crate::parallel::in_runs(incidents, chunk, |first, run| Part::build(run, first));
-            (parts, dates.join().unwrap_or_default())
+            // A panic while sorting is a bug: it reaches the caller, as one in a part does,
+            // rather than leaving an index with no date order.
+            (parts, dates.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         });
         // Incidents by id need only the incidents: found beside the merging of the parts.
         let (mut index, by_id) = std::thread::scope(|s| {
