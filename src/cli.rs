@@ -635,7 +635,7 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<(), Failure
             &made
         }
     };
-    let known = |id: &str| ids.candidates(id).any(|n| dataset.incidents[n as usize].id == id);
+    let known = |id: &str| ids.find(&dataset.incidents, |i| i.id.as_ref(), id).is_some();
     // Every technique of every record is looked up, and records lie all over memory: the parts are
     // checked side by side.
     let parts = crate::parallel::in_parts(&dataset.incidents, |_, part| {

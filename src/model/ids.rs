@@ -48,6 +48,11 @@ impl IdHashes {
         let from = self.0.partition_point(|&(x, _)| x < h);
         self.0[from..].iter().take_while(move |&&(x, _)| x == h).map(|&(_, n)| n)
     }
+
+    /// The first of `records` (those the hashes were made of, read by `id_of`) whose id is `id`.
+    pub fn find<T>(&self, records: &[T], id_of: impl Fn(&T) -> &str, id: &str) -> Option<u32> {
+        self.candidates(id).find(|&n| records.get(n as usize).is_some_and(|r| id_of(r) == id))
+    }
 }
 
 #[cfg(test)]
@@ -64,5 +69,10 @@ mod tests {
         assert_eq!(hashes.candidates("a").collect::<Vec<_>>(), [1, 3, 5]);
         assert_eq!(hashes.candidates("c").collect::<Vec<_>>(), [2]);
         assert_eq!(hashes.candidates("d").count(), 0);
+        assert_eq!(hashes.find(&ids, |s| s, "a"), Some(1));
+        assert_eq!(hashes.find(&ids, |s| s, "c"), Some(2));
+        assert_eq!(hashes.find(&ids, |s| s, "d"), None);
+        // Hashes of other records: a place past their end, or another id there, finds nothing.
+        assert_eq!(hashes.find(&ids[..1], |s| s, "a"), None);
     }
 }

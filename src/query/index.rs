@@ -444,7 +444,7 @@ impl Index {
 
     /// The incident with this id.
     pub(crate) fn find(&self, incidents: &[Incident], id: &str) -> Option<u32> {
-        self.by_id.candidates(id).find(|&i| incidents.get(i as usize).is_some_and(|x| x.id == id))
+        self.by_id.find(incidents, |i| i.id.as_ref(), id)
     }
 
     /// An incident's keys.
