@@ -198,7 +198,6 @@ fn taken(lists: &mut Lists, read: impl FnOnce(&mut Lists) -> Option<Pending>) ->
 
 fn read_record(lx: &mut Lexer, buffer: &str, actors: &ActorCatalog, lists: &mut Lists) -> Option<Pending> {
     let at = Reader { buffer };
-    let mut fields = Fields::default();
     let (mut id, mut victim, mut date, mut summary) = (None, None, None, None);
     let (mut name, mut location, mut industry, mut description, mut loss_usd, mut cia) =
         (None, None, None, None, None, None);
@@ -206,8 +205,8 @@ fn read_record(lx: &mut Lexer, buffer: &str, actors: &ActorCatalog, lists: &mut 
     let mut motives = [Motive::Unknown; Motive::ALL.len()];
     let mut distinct = 0;
     let (mut ttps, mut named, mut sources, mut related, mut tags) = (0, 0, 0, 0, 0);
-    lx.object(|lx, key| {
-        match fields.first(key, FIELDS)? {
+    lx.object(&FIELDS, |lx, key| {
+        match key {
             "id" => id = Some(at.required(lx.string()?)?),
             "victim" => victim = Some(at.required(lx.string()?)?),
             "date" => date = Some(PartialDate::parse(&at.checked(lx.string()?)?.1).ok()?),
@@ -264,24 +263,6 @@ fn read_record(lx: &mut Lexer, buffer: &str, actors: &ActorCatalog, lists: &mut 
         related,
         tags,
     })
-}
-
-/// The fields an object has shown so far.
-#[derive(Default)]
-struct Fields(u32);
-
-impl Fields {
-    /// The name of field `key` of `known`, the first time it is seen; `None` for an unknown field
-    /// or one written twice.
-    fn first(&mut self, key: &[u8], known: &[&'static str]) -> Option<&'static str> {
-        let n = known.iter().position(|k| k.as_bytes() == key)?;
-        let bit = 1 << n;
-        if self.0 & bit != 0 {
-            return None;
-        }
-        self.0 |= bit;
-        Some(known[n])
-    }
 }
 
 /// A list field, each item read by `item`; returns how many there were. `null` reads as an empty
@@ -367,10 +348,9 @@ impl Reader<'_> {
     }
 
     fn cia(&self, lx: &mut Lexer) -> Option<(Impact, Impact, Impact, Option<Val>)> {
-        let mut fields = Fields::default();
         let (mut c, mut i, mut a, mut note) = (None, None, None, None);
-        lx.object(|lx, key| {
-            match fields.first(key, CIA_FIELDS)? {
+        lx.object(&CIA_FIELDS, |lx, key| {
+            match key {
                 "confidentiality" => c = Some(self.impact(lx.string()?)?),
                 "integrity" => i = Some(self.impact(lx.string()?)?),
                 "availability" => a = Some(self.impact(lx.string()?)?),
@@ -388,11 +368,10 @@ impl Reader<'_> {
             return (!lit.work && is_attack_id(self.text(lit)))
                 .then_some(PendingTtp::Attack { id: Val::Lent(lit), note: None });
         }
-        let mut fields = Fields::default();
         let (mut id, mut name, mut framework, mut note) = (None, None, None, None);
-        lx.object(|lx, key| {
+        lx.object(&TTP_FIELDS, |lx, key| {
             let value = self.optional(lx)?;
-            match fields.first(key, TTP_FIELDS)? {
+            match key {
                 "id" => id = value,
                 "name" => name = value,
                 "framework" => framework = value,
@@ -417,10 +396,9 @@ impl Reader<'_> {
             let found = if lit.work { catalog.actor(&self.decoded(lit)?) } else { catalog.actor(self.text(lit)) };
             return found.map(PendingActor::Known);
         }
-        let mut fields = Fields::default();
         let (mut name, mut kind, mut location, mut count) = (None, None, None, 0);
-        lx.object(|lx, key| {
-            match fields.first(key, ACTOR_FIELDS)? {
+        lx.object(&ACTOR_FIELDS, |lx, key| {
+            match key {
                 "name" => name = Some(self.required(lx.string()?)?),
                 "type" => {
                     let (_, kind_text) = self.checked(lx.string()?)?;
@@ -438,10 +416,9 @@ impl Reader<'_> {
     }
 
     fn source(&self, lx: &mut Lexer) -> Option<PendingSource> {
-        let mut fields = Fields::default();
         let (mut title, mut publisher, mut url, mut date) = (None, None, None, None);
-        lx.object(|lx, key| {
-            match fields.first(key, SOURCE_FIELDS)? {
+        lx.object(&SOURCE_FIELDS, |lx, key| {
+            match key {
                 "title" => title = self.optional(lx)?,
                 "publisher" => publisher = self.optional(lx)?,
                 "url" => url = self.optional(lx)?,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 
 use super::Parsed;
+use super::lexer::Names;
 use super::problem::{Text, json_kind};
 use super::reader::{Fields, Reader};
 use crate::model::{
@@ -16,7 +17,7 @@ use crate::model::{
 };
 
 /// The fields of a native record, and of the objects inside one: the fast path takes the same.
-pub(super) const FIELDS: &[&str] = &[
+pub(super) const FIELDS: Names<16> = Names::new([
     "id",
     "victim",
     "name",
@@ -33,11 +34,11 @@ pub(super) const FIELDS: &[&str] = &[
     "sources",
     "related",
     "tags",
-];
-pub(super) const CIA_FIELDS: &[&str] = &["confidentiality", "integrity", "availability", "note"];
-pub(super) const TTP_FIELDS: &[&str] = &["id", "name", "framework", "note"];
-pub(super) const ACTOR_FIELDS: &[&str] = &["name", "type", "location", "aliases"];
-pub(super) const SOURCE_FIELDS: &[&str] = &["title", "publisher", "url", "date"];
+]);
+pub(super) const CIA_FIELDS: Names<4> = Names::new(["confidentiality", "integrity", "availability", "note"]);
+pub(super) const TTP_FIELDS: Names<4> = Names::new(["id", "name", "framework", "note"]);
+pub(super) const ACTOR_FIELDS: Names<4> = Names::new(["name", "type", "location", "aliases"]);
+pub(super) const SOURCE_FIELDS: Names<4> = Names::new(["title", "publisher", "url", "date"]);
 
 /// A string item of a list as written, not yet sanitised: `null` or another kind is a problem at
 /// its place.
@@ -62,7 +63,7 @@ pub fn words<'a>(r: &mut Reader, object: &Fields<'a>, key: &str) -> Vec<(String,
 }
 
 fn cia(r: &mut Reader, raw: &RawValue) -> Option<Cia> {
-    let object = r.object_with(raw, "cia", CIA_FIELDS)?;
+    let object = r.object_with(raw, "cia", &CIA_FIELDS.list)?;
     let mut impact = |key: &str| -> Option<Impact> {
         let value = r.required(&object, key)?;
         let found = Impact::parse(&value);
@@ -84,7 +85,7 @@ fn ttp(r: &mut Reader, raw: &RawValue, path: &str) -> Option<TechniqueRef> {
     if let Ok(id) = serde_json::from_str::<String>(raw.get()) {
         return attack_id(r, raw, path, id).map(|id| TechniqueRef::Attack { id: id.into(), note: None });
     }
-    let object = r.object_with(raw, path, TTP_FIELDS)?;
+    let object = r.object_with(raw, path, &TTP_FIELDS.list)?;
     let note = r.optional(&object, "note").map(Str::from);
     match (object.get("id"), object.get("name")) {
         (Some(written), _) => {
@@ -142,7 +143,7 @@ fn actor(r: &mut Reader, raw: &RawValue, path: &str, catalog: &ActorCatalog) -> 
         }
         return found;
     }
-    let object = r.object_with(raw, path, ACTOR_FIELDS)?;
+    let object = r.object_with(raw, path, &ACTOR_FIELDS.list)?;
     let name = r.required(&object, "name");
     let kind = actor_type(r, &object);
     let location = r.optional(&object, "location").map(Str::from);
@@ -157,7 +158,7 @@ fn actor(r: &mut Reader, raw: &RawValue, path: &str, catalog: &ActorCatalog) -> 
 
 /// A source object: at least a title or an address.
 pub fn source(r: &mut Reader, raw: &RawValue, path: &str) -> Option<Source> {
-    let object = r.object_with(raw, path, SOURCE_FIELDS)?;
+    let object = r.object_with(raw, path, &SOURCE_FIELDS.list)?;
     let title = r.optional(&object, "title").map(Str::from);
     let publisher = r.optional(&object, "publisher").map(Str::from);
     let url = r.optional(&object, "url").map(Str::from);
@@ -187,7 +188,7 @@ pub fn record(src: &Text, raw: &RawValue, actors: &ActorCatalog, out: &mut Parse
     // The id first, so every later problem can name the record.
     let id = r.required(&object, "id");
     r.set_record(id.clone());
-    r.unknown_fields(&object, FIELDS);
+    r.unknown_fields(&object, &FIELDS.list);
     let victim = r.required(&object, "victim");
     let name = r.optional(&object, "name").filter(|n| !n.trim().is_empty());
     let date = r.required(&object, "date").and_then(|d| r.date_of(&object, "date", &d));

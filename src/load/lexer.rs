@@ -16,6 +16,36 @@ pub struct Lit {
     pub work: bool,
 }
 
+/// The names of an object's fields (at most 64, none longer than 15 bytes). Each is kept also as
+/// the bytes that follow a key's opening quote, the name and the closing quote, read as one number
+/// with a mask: a key is matched against a name in a couple of instructions.
+pub struct Names<const N: usize> {
+    pub list: [&'static str; N],
+    keys: [(u128, u128); N],
+}
+
+impl<const N: usize> Names<N> {
+    pub const fn new(list: [&'static str; N]) -> Self {
+        assert!(N <= 64, "fields seen are kept as bits of a u64");
+        let mut keys = [(0, 0); N];
+        let mut i = 0;
+        while i < N {
+            let name = list[i].as_bytes();
+            assert!(name.len() < 16, "a name and its closing quote fit in a u128");
+            let mut key = (b'"' as u128) << (8 * name.len());
+            let mut j = 0;
+            while j < name.len() {
+                key |= (name[j] as u128) << (8 * j);
+                j += 1;
+            }
+            let mask = if name.len() == 15 { u128::MAX } else { (1 << (8 * (name.len() + 1))) - 1 };
+            keys[i] = (key, mask);
+            i += 1;
+        }
+        Self { list, keys }
+    }
+}
+
 /// A cursor over one record's text, inside the batch's buffer that string positions refer to.
 pub struct Lexer<'b> {
     /// The buffer, up to the end of the record.
@@ -121,22 +151,54 @@ impl<'b> Lexer<'b> {
         Some(n)
     }
 
-    /// An object: `member` is called with each key, the lexer before its value, and reads the
-    /// value. Keys must be plain text: one written with escapes is refused.
-    pub fn object(&mut self, mut member: impl FnMut(&mut Self, &'b [u8]) -> Option<()>) -> Option<()> {
+    /// The field of `known` whose key comes next: `guess` is tried first. Names are matched as
+    /// written, so a key written with escapes names no field, as one that is not known does.
+    fn field<const N: usize>(&mut self, known: &Names<N>, guess: usize) -> Option<usize> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let rest = &self.bytes[self.at..];
+        let word = match rest.first_chunk::<16>() {
+            Some(w) => u128::from_le_bytes(*w),
+            None => {
+                let mut w = [0; 16];
+                w[..rest.len()].copy_from_slice(rest);
+                u128::from_le_bytes(w)
+            }
+        };
+        let named = |&(key, mask): &(u128, u128)| word & mask == key;
+        let n = match known.keys.get(guess) {
+            Some(k) if named(k) => guess,
+            _ => known.keys.iter().position(named)?,
+        };
+        self.at += known.list[n].len() + 1;
+        Some(n)
+    }
+
+    /// An object of fields named in `known`: `member` is called with each field's name, the lexer
+    /// before its value, and reads the value. A key that names no field, or a field written twice,
+    /// is refused.
+    pub fn object<const N: usize>(
+        &mut self,
+        known: &Names<N>,
+        mut member: impl FnMut(&mut Self, &'static str) -> Option<()>,
+    ) -> Option<()> {
         if !self.eat(b'{') {
             return None;
         }
         if self.eat(b'}') {
             return Some(());
         }
+        // Fields seen, as bits; the one after the last is the one most files write next.
+        let (mut seen, mut next) = (0u64, 0);
         loop {
-            let key = self.string().filter(|k| !k.work)?;
-            if !self.eat(b':') {
+            let n = self.field(known, next)?;
+            if seen & 1 << n != 0 || !self.eat(b':') {
                 return None;
             }
-            let bytes = self.bytes;
-            member(self, &bytes[key.start as usize..key.end as usize])?;
+            seen |= 1 << n;
+            next = n + 1;
+            member(self, known.list[n])?;
             if !self.eat(b',') {
                 return self.eat(b'}').then_some(());
             }
@@ -315,15 +377,32 @@ mod tests {
         let keys = |text: &str| {
             let mut found = Vec::new();
             lex(text)
-                .object(|l, key| {
-                    found.push(String::from_utf8_lossy(key).into_owned());
+                .object(&Names::new(["a", "b", "ab", "loss_usd", "confidentiality"]), |l, key| {
+                    found.push(key);
                     l.array(|l| l.string().map(|_| ()))
                 })
                 .map(|()| found)
         };
-        assert_eq!(keys(r#" { "a" : [ "x" , "y" ] , "b":[] } "#), Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(keys(r#" { "a" : [ "x" , "y" ] , "b":[] } "#), Some(vec!["a", "b"]));
+        assert_eq!(keys(r#"{"b":[],"ab":[],"a":[]}"#), Some(vec!["b", "ab", "a"]), "in any order");
         assert_eq!(keys("{}"), Some(vec![]));
-        for bad in [r#"{"a":["x",]}"#, r#"{"a":[],}"#, r#"{"a":[] "b":[]}"#, r#"{"a"[]}"#, r#"{"\u0061":[]}"#, "{"] {
+        assert_eq!(keys(r#"{"loss_usd":[], "confidentiality": []}"#), Some(vec!["loss_usd", "confidentiality"]));
+        // A key at the very end of the text, with fewer than 16 bytes after its quote.
+        assert_eq!(keys(r#"{"b":[]}"#), Some(vec!["b"]));
+        // Keys that name no field: unknown, a known one's start or its longer twin, written with
+        // escapes; and a field written twice.
+        for other in [
+            r#"{"c":[]}"#,
+            r#"{"los":[]}"#,
+            r#"{"abc":[]}"#,
+            r#"{"A":[]}"#,
+            r#"{"\u0061":[]}"#,
+            r#"{"a\"":[]}"#,
+            r#"{"a":[],"a":[]}"#,
+        ] {
+            assert_eq!(keys(other), None, "{other}");
+        }
+        for bad in [r#"{"a":["x",]}"#, r#"{"a":[],}"#, r#"{"a":[] "b":[]}"#, r#"{"a"[]}"#, "{"] {
             assert_eq!(keys(bad), None, "{bad}");
         }
     }
