@@ -213,7 +213,7 @@ fn read_record(lx: &mut Lexer, buffer: &str, actors: &ActorCatalog, lists: &mut 
             "summary" => summary = Some(at.required(lx.string()?)?),
             "name" => {
                 // A blank name is no name.
-                name = if lx.null() { None } else { at.checked(lx.string()?).filter(|(_, t)| !t.trim().is_empty()) };
+                name = if lx.null() { None } else { at.checked(lx.string()?).filter(|(_, t)| !blank(t)) };
             }
             "location" => location = at.optional(lx)?,
             "industry" => industry = at.optional(lx)?,
@@ -263,6 +263,15 @@ fn read_record(lx: &mut Lexer, buffer: &str, actors: &ActorCatalog, lists: &mut 
         related,
         tags,
     })
+}
+
+/// Text with nothing but whitespace, or none. Most text starts with a letter or digit, which
+/// settles it without looking further.
+fn blank(text: &str) -> bool {
+    match text.as_bytes().first() {
+        Some(b) if b.is_ascii_graphic() => false,
+        _ => text.trim().is_empty(),
+    }
 }
 
 /// A list field, each item read by `item`; returns how many there were. `null` reads as an empty
@@ -316,7 +325,7 @@ impl Reader<'_> {
     /// Required text: sanitised, and not blank once sanitised.
     fn required(&self, lit: Lit) -> Option<Val> {
         let (v, text) = self.checked(lit)?;
-        (!text.trim().is_empty()).then_some(v)
+        (!blank(&text)).then_some(v)
     }
 
     /// Optional text: `Some(None)` for `null`, `None` when it is not a string.
@@ -329,10 +338,10 @@ impl Reader<'_> {
     fn listed(&self, lit: Lit) -> Option<(Val, Cow<'_, str>)> {
         if !lit.work {
             let text = self.text(lit);
-            return (!text.trim().is_empty()).then_some((Val::Lent(lit), Cow::Borrowed(text)));
+            return (!blank(text)).then_some((Val::Lent(lit), Cow::Borrowed(text)));
         }
         let decoded = self.unescaped(lit)?;
-        if decoded.trim().is_empty() {
+        if blank(&decoded) {
             return None;
         }
         let clean = sanitize_owned(decoded.into());
@@ -341,7 +350,7 @@ impl Reader<'_> {
 
     fn impact(&self, lit: Lit) -> Option<Impact> {
         let (_, text) = self.checked(lit)?;
-        if text.trim().is_empty() {
+        if blank(&text) {
             return None;
         }
         Impact::parse(&text)
@@ -382,7 +391,7 @@ impl Reader<'_> {
         match (id, name) {
             (Some(Val::Lent(id)), None) if framework.is_none() => {
                 let (id, text) = self.checked(id)?;
-                (!text.trim().is_empty() && is_attack_id(&text)).then_some(PendingTtp::Attack { id, note })
+                (!blank(&text) && is_attack_id(&text)).then_some(PendingTtp::Attack { id, note })
             }
             (None, Some(Val::Lent(name))) => Some(PendingTtp::Other { name: self.required(name)?, framework, note }),
             _ => None,
@@ -402,7 +411,7 @@ impl Reader<'_> {
                 "name" => name = Some(self.required(lx.string()?)?),
                 "type" => {
                     let (_, kind_text) = self.checked(lx.string()?)?;
-                    if kind_text.trim().is_empty() {
+                    if blank(&kind_text) {
                         return None;
                     }
                     kind = Some(ActorType::parse(&kind_text)?);
