@@ -595,6 +595,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn blank_text_is_whitespace_of_any_kind_or_nothing() {
+        for text in ["", " ", "\t\n", "\u{a0}", " \u{3000} "] {
+            assert!(blank(text), "{text:?}");
+        }
+        for text in ["x", " x", "\u{a0}x", "é", "-", "\u{3000}1"] {
+            assert!(!blank(text), "{text:?}");
+        }
+    }
+
+    #[test]
     fn escapes_decode_in_place() {
         for (json, text) in [
             (r#""a\nb""#, "a\nb"),
