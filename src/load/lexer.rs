@@ -389,12 +389,14 @@ mod tests {
         assert_eq!(keys(r#"{"loss_usd":[], "confidentiality": []}"#), Some(vec!["loss_usd", "confidentiality"]));
         // A key at the very end of the text, with fewer than 16 bytes after its quote.
         assert_eq!(keys(r#"{"b":[]}"#), Some(vec!["b"]));
-        // Keys that name no field: unknown, a known one's start or its longer twin, written with
-        // escapes; and a field written twice.
+        // Keys that name no field: unknown, a known one's start or a longer key that starts with one
+        // (the longest name included), written with escapes; and a field written twice.
         for other in [
             r#"{"c":[]}"#,
             r#"{"los":[]}"#,
             r#"{"abc":[]}"#,
+            r#"{"confidentialit":[]}"#,
+            r#"{"confidentialityx":[]}"#,
             r#"{"A":[]}"#,
             r#"{"\u0061":[]}"#,
             r#"{"a\"":[]}"#,
