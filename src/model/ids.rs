@@ -2,8 +2,8 @@
 //! finds a record by id.
 //!
 //! A sorted list of hashes rather than a map: hashing reads every record's id, wherever it lies in
-//! memory, and is done on every core; sorting, also on every core, then puts equal ids side by side. Filling a map of
-//! a million ids took longer on one core, in twice the memory.
+//! memory, and is done on every core, as is most of the sorting that then puts equal ids side by
+//! side. Filling a map of a million ids took longer on one core, in twice the memory.
 
 use std::hash::BuildHasher;
 
