@@ -86,6 +86,11 @@ impl<'b> Lexer<'b> {
     }
 
     fn eat(&mut self, byte: u8) -> bool {
+        // Most punctuation follows what came before without a space: no need to skip any.
+        if self.bytes.get(self.at) == Some(&byte) {
+            self.at += 1;
+            return true;
+        }
         let found = self.peek() == Some(byte);
         self.at += usize::from(found);
         found
