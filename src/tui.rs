@@ -2,7 +2,8 @@
 //!
 //! Everything that can wake the browser arrives on one channel: keys (from a thread that reads
 //! the terminal), search results (from the worker), the loaded dataset (from the loader thread)
-//! and signals. The loop handles all that has arrived, then draws one frame; with nothing
+//! and signals. The loop handles all that has arrived, then draws one frame (after a key that
+//! starts a search, once the answer is in or a few milliseconds have passed); with nothing
 //! arriving it sleeps, so an idle browser costs nothing.
 
 mod clipboard;
@@ -33,6 +34,11 @@ use crate::ui::{self, Loading, Theme};
 const QUIET_LOAD: Duration = Duration::from_millis(15);
 /// How often the loading gauge is redrawn.
 const GAUGE_EVERY: Duration = Duration::from_millis(100);
+/// How long the frame after a key that starts a search may wait for the search's answer. Most
+/// answers come sooner and are drawn in that same frame, sparing a frame (and its bytes over a
+/// slow link) that the answer would replace at once; a slower search gets the echo on screen
+/// this late at most, well within a frame at 60 Hz.
+const ECHO_WAIT: Duration = Duration::from_millis(8);
 /// After a signal, how long the loop has to restore the terminal itself before the signal thread
 /// does it and leaves (a dropped SSH session can leave the loop stuck on a dead terminal).
 const GRACE: Duration = Duration::from_secs(1);
@@ -177,26 +183,37 @@ fn event_loop(
         Err(RecvTimeoutError::Disconnected) => return Ok(Exit::Quit),
     };
     let mut dirty = true;
+    // Until when the next frame waits for the search a key started.
+    let mut hold: Option<Instant> = None;
     loop {
         let mut pending: Option<SearchRequest> = None;
         let mut exit = None;
         if let Some(msg) = first.take() {
             handle(msg, phase, options, tx, &mut pending, &mut exit, &mut dirty);
         } else {
-            if dirty {
+            let searching = matches!(phase, Phase::Ready { state, .. } if state.searching());
+            let held = hold.and_then(|until| until.checked_duration_since(Instant::now())).filter(|_| searching);
+            if dirty && held.is_none() {
                 draw(terminal, phase, options)?;
                 dirty = false;
+                hold = None;
             }
-            let msg = match phase {
-                Phase::Loading { .. } => match rx.recv_timeout(GAUGE_EVERY) {
+            let timeout = match phase {
+                Phase::Loading { .. } => Some(GAUGE_EVERY),
+                Phase::Ready { .. } => held.filter(|_| dirty),
+            };
+            let msg = match timeout {
+                Some(timeout) => match rx.recv_timeout(timeout) {
                     Ok(msg) => msg,
                     Err(RecvTimeoutError::Timeout) => {
+                        // The gauge is due, or the search has had its time: draw.
                         dirty = true;
+                        hold = None;
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => return Ok(Exit::Quit),
                 },
-                Phase::Ready { .. } => match rx.recv() {
+                None => match rx.recv() {
                     Ok(msg) => msg,
                     Err(_) => return Ok(Exit::Quit),
                 },
@@ -215,6 +232,8 @@ fn event_loop(
         // Only the last search a batch of keys asked for is worth running.
         if let (Some(request), Phase::Ready { worker, .. }) = (pending, &*phase) {
             worker.submit(request);
+            // The earliest deadline stands: keys typed in a stream never put the echo off.
+            hold = hold.or(Some(Instant::now() + ECHO_WAIT));
         }
     }
 }
