@@ -3,7 +3,7 @@
 //! Everything that can wake the browser arrives on one channel: keys (from a thread that reads
 //! the terminal), search results (from the worker), the loaded dataset (from the loader thread)
 //! and signals. The loop handles all that has arrived, then draws one frame (after a key that
-//! starts a search, once the answer is in or a few milliseconds have passed); with nothing
+//! starts a quick search, once the answer is in or a few milliseconds have passed); with nothing
 //! arriving it sleeps, so an idle browser costs nothing.
 
 mod clipboard;
@@ -26,7 +26,7 @@ use ratatui::crossterm::execute;
 use crate::app::{Action, AppState, Effect, Start, ViewMetrics};
 use crate::load::{LoadError, Progress};
 use crate::model::Dataset;
-use crate::query::{Corpus, SearchRequest, SearchUpdate, Worker};
+use crate::query::{Corpus, Query, SearchRequest, SearchUpdate, Worker};
 use crate::ui::{self, Loading, Theme};
 
 /// How long a dataset may take to load before the loading screen is shown instead of waiting:
@@ -34,11 +34,16 @@ use crate::ui::{self, Loading, Theme};
 const QUIET_LOAD: Duration = Duration::from_millis(15);
 /// How often the loading gauge is redrawn.
 const GAUGE_EVERY: Duration = Duration::from_millis(100);
-/// How long the frame after a key that starts a search may wait for the search's answer. Most
-/// answers come sooner and are drawn in that same frame, sparing a frame (and its bytes over a
-/// slow link) that the answer would replace at once; a slower search gets the echo on screen
-/// this late at most, well within a frame at 60 Hz.
+/// How long the frame after a key that starts a quick search may wait for the search's answer.
+/// The answer is drawn in that same frame, sparing a frame (and its bytes over a slow link) that
+/// it would replace at once; should it be late, the echo is on screen this late at most, well
+/// within a frame at 60 Hz.
 const ECHO_WAIT: Duration = Duration::from_millis(8);
+/// A search is taken to be quick when it narrows an answer of at most this many incidents.
+/// Narrowing runs through about five thousand of them a millisecond here, caches cold, so these
+/// take well under `ECHO_WAIT`. A longer search gets its echo drawn at once: a frame drawn in
+/// the middle of it would take a core from it on a two-core machine.
+const QUICK_UP_TO: usize = 32 * 1024;
 /// After a signal, how long the loop has to restore the terminal itself before the signal thread
 /// does it and leaves (a dropped SSH session can leave the loop stuck on a dead terminal).
 const GRACE: Duration = Duration::from_secs(1);
@@ -183,20 +188,20 @@ fn event_loop(
         Err(RecvTimeoutError::Disconnected) => return Ok(Exit::Quit),
     };
     let mut dirty = true;
-    // Until when the next frame waits for the search a key started.
-    let mut hold: Option<Instant> = None;
+    let mut echo = Echo::default();
     loop {
         let mut pending: Option<SearchRequest> = None;
         let mut exit = None;
         if let Some(msg) = first.take() {
+            echo.saw(&msg);
             handle(msg, phase, options, tx, &mut pending, &mut exit, &mut dirty);
         } else {
             let searching = matches!(phase, Phase::Ready { state, .. } if state.searching());
-            let held = hold.and_then(|until| until.checked_duration_since(Instant::now())).filter(|_| searching);
+            let held = echo.held(searching, Instant::now());
             if dirty && held.is_none() {
                 draw(terminal, phase, options)?;
                 dirty = false;
-                hold = None;
+                echo.drawn();
             }
             let timeout = match phase {
                 Phase::Loading { .. } => Some(GAUGE_EVERY),
@@ -208,7 +213,7 @@ fn event_loop(
                     Err(RecvTimeoutError::Timeout) => {
                         // The gauge is due, or the search has had its time: draw.
                         dirty = true;
-                        hold = None;
+                        echo.drawn();
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => return Ok(Exit::Quit),
@@ -218,12 +223,14 @@ fn event_loop(
                     Err(_) => return Ok(Exit::Quit),
                 },
             };
+            echo.saw(&msg);
             handle(msg, phase, options, tx, &mut pending, &mut exit, &mut dirty);
         }
         // Everything that has arrived is handled before the next frame is drawn.
         while exit.is_none()
             && let Ok(msg) = rx.try_recv()
         {
+            echo.saw(&msg);
             handle(msg, phase, options, tx, &mut pending, &mut exit, &mut dirty);
         }
         if let Some(exit) = exit {
@@ -231,10 +238,48 @@ fn event_loop(
         }
         // Only the last search a batch of keys asked for is worth running.
         if let (Some(request), Phase::Ready { worker, .. }) = (pending, &*phase) {
+            echo.asked(&request, Instant::now());
             worker.submit(request);
-            // The earliest deadline stands: keys typed in a stream never put the echo off.
-            hold = hold.or(Some(Instant::now() + ECHO_WAIT));
         }
+    }
+}
+
+/// Whether the next frame waits for a search's answer (see `ECHO_WAIT`).
+#[derive(Default)]
+struct Echo {
+    /// The newest search asked for.
+    asked: Option<(u64, Query)>,
+    /// The last search answered in full, and how many incidents it matched.
+    answered: Option<(Query, usize)>,
+    /// Until when the next frame waits.
+    until: Option<Instant>,
+}
+
+impl Echo {
+    fn asked(&mut self, request: &SearchRequest, now: Instant) {
+        let quick =
+            self.answered.as_ref().is_some_and(|(query, hits)| *hits <= QUICK_UP_TO && request.query.narrows(query));
+        // The first deadline stands: keys typed in a stream never put the echo off.
+        self.until = if quick { self.until.or(Some(now + ECHO_WAIT)) } else { None };
+        self.asked = Some((request.generation, request.query.clone()));
+    }
+
+    fn saw(&mut self, msg: &Msg) {
+        if let Msg::Search(update) = msg
+            && update.complete
+            && let Some((_, query)) = self.asked.take_if(|(generation, _)| *generation == update.generation)
+        {
+            self.answered = Some((query, update.hits.len()));
+        }
+    }
+
+    /// How much longer the next frame may wait, while the search runs.
+    fn held(&self, searching: bool, now: Instant) -> Option<Duration> {
+        self.until.and_then(|until| until.checked_duration_since(now)).filter(|d| searching && !d.is_zero())
+    }
+
+    fn drawn(&mut self) {
+        self.until = None;
     }
 }
 
@@ -428,5 +473,55 @@ fn action(state: &AppState, event: Event) -> Option<Action> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::{ECHO_WAIT, Echo, Msg, QUICK_UP_TO};
+    use crate::query::{Hit, Query, SearchRequest, SearchUpdate};
+
+    fn request(generation: u64, text: &str) -> SearchRequest {
+        SearchRequest { generation, query: Query::parse(text).expect("parses"), ..SearchRequest::default() }
+    }
+
+    fn answer(generation: u64, hits: usize, complete: bool) -> Msg {
+        let hits = vec![Hit::default(); hits];
+        Msg::Search(SearchUpdate { generation, scanned: hits.len(), total: hits.len(), hits, complete, stats: None })
+    }
+
+    #[test]
+    fn only_a_search_that_narrows_a_small_answer_holds_the_frame() {
+        let t = Instant::now();
+        let mut echo = Echo::default();
+        // Nothing answered yet: the first search is drawn at once.
+        echo.asked(&request(1, "s"), t);
+        assert_eq!(echo.held(true, t), None);
+        // A large answer: narrowing it is no quick search either.
+        echo.saw(&answer(1, QUICK_UP_TO + 1, true));
+        echo.asked(&request(2, "su"), t);
+        assert_eq!(echo.held(true, t), None);
+        // A small answer, but only a partial one so far: not yet the answer to narrow.
+        echo.saw(&answer(2, 10, false));
+        echo.asked(&request(3, "sum"), t);
+        assert_eq!(echo.held(true, t), None);
+        echo.saw(&answer(3, QUICK_UP_TO, true));
+        // A letter typed: the frame waits, but never past ECHO_WAIT, and not once the search is done.
+        echo.asked(&request(4, "summ"), t);
+        assert_eq!(echo.held(true, t), Some(ECHO_WAIT));
+        assert_eq!(echo.held(false, t), None, "the answer is in");
+        assert_eq!(echo.held(true, t + ECHO_WAIT), None, "waited long enough");
+        // Another key before the frame: the first deadline stands.
+        echo.saw(&answer(4, 5, true));
+        echo.asked(&request(5, "summi"), t + Duration::from_millis(3));
+        assert_eq!(echo.held(true, t + Duration::from_millis(3)), Some(ECHO_WAIT - Duration::from_millis(3)));
+        echo.drawn();
+        assert_eq!(echo.held(true, t), None, "a frame was drawn");
+        // A letter taken away widens the search: drawn at once.
+        echo.saw(&answer(5, 5, true));
+        echo.asked(&request(6, "summ"), t);
+        assert_eq!(echo.held(true, t), None);
     }
 }
