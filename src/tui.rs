@@ -104,7 +104,10 @@ pub fn run(load: Loader, options: Options) -> io::Result<Exit> {
     let loader_progress = Arc::clone(&progress);
     let loaded = tx.clone();
     std::thread::Builder::new().name("load".into()).spawn(move || {
-        let result = load(&loader_progress).map(Corpus::new);
+        // The tabs and the filters need the facets' index at once: made here, not in a frame.
+        let result = load(&loader_progress).map(Corpus::new).inspect(|corpus| {
+            corpus.facets();
+        });
         let _ = loaded.send(Msg::Loaded(Box::new(result)));
     })?;
 

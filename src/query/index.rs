@@ -1,7 +1,9 @@
 //! What searching needs, prepared once when a dataset is loaded: every short field lower-cased
 //! into arenas (one per run of incidents, made side by side), orders for sorting, and maps from an
 //! id or an actor to incidents. A keystroke then neither lower-cases nor allocates per record, and
-//! no pane scans the dataset per frame.
+//! no pane scans the dataset per frame. The fields that repeat (locations, industries, tags, actors,
+//! techniques) are indexed when first asked for: a search for words alone never needs them, and
+//! indexing them is a tenth of listing a million records.
 
 use std::ops::{Deref, Range};
 use std::sync::{Arc, OnceLock};
@@ -42,7 +44,12 @@ impl Corpus {
     /// Incidents that name this actor (by name or alias, case ignored), in dataset order: the one
     /// definition of "the same actor" that pivots, the Actors tab and `actor:=` share.
     pub fn incidents_of_actor(&self, name: &str) -> &[u32] {
-        self.index.by_actor.get(name.to_lowercase().as_str()).map_or(&[], Vec::as_slice)
+        self.facets().by_actor.get(name.to_lowercase().as_str()).map_or(&[], Vec::as_slice)
+    }
+
+    /// The index of the fields that repeat, made on the first call (on every core) and kept.
+    pub(crate) fn facets(&self) -> &Facets {
+        self.index.facets.get_or_init(|| Facets::build(&self.dataset, self.index.shift))
     }
 }
 
@@ -86,18 +93,23 @@ pub(crate) struct Keys {
     /// Victim and name lower-cased.
     pub victim: Span,
     pub name: Span,
-    /// Values of `Index::locations` and `Index::industries`, or `NONE`.
+    /// Bit n: the n-th of `Motive::ALL`.
+    pub motives: u16,
+    /// Bit 0: confidentiality affected, 1: integrity, 2: availability.
+    pub cia: u8,
+    pub year: u16,
+}
+
+/// One incident's values of the fields that repeat.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FacetKeys {
+    /// Values of `Values::locations` and `Values::industries`, or `NONE`.
     pub location: u32,
     pub industry: u32,
     /// Runs of the piece's refs naming values of `tags`, `actors` and `techniques`.
     pub tags: Refs,
     pub actors: Refs,
     pub ttps: Refs,
-    /// Bit n: the n-th of `Motive::ALL`.
-    pub motives: u16,
-    /// Bit 0: confidentiality affected, 1: integrity, 2: availability.
-    pub cia: u8,
-    pub year: u16,
 }
 
 /// One actor as search sees it: its name, aliases and type, lower-cased.
@@ -133,16 +145,25 @@ pub struct Index {
     pieces: Vec<Piece>,
     shift: u32,
     count: usize,
-    pub(crate) values: Values,
+    facets: OnceLock<Facets>,
     /// Incidents by a hash of their id; `find` checks the id itself.
     by_id: IdHashes,
-    by_actor: foldhash::HashMap<Box<str>, Vec<u32>>,
     /// Incidents newest first (ties in dataset order), and each incident's place in that order.
     by_date: Vec<u32>,
     date_rank: Vec<u32>,
     /// Other orders, made when first asked for.
     victim_rank: OnceLock<Vec<u32>>,
     loss_rank: OnceLock<Vec<u32>>,
+}
+
+/// The fields that repeat, indexed: each incident's values, in runs as `Index::pieces` are, each
+/// value lower-cased once, and the incidents of each actor.
+#[derive(Debug, Default)]
+pub(crate) struct Facets {
+    pieces: Vec<FacetPiece>,
+    shift: u32,
+    pub(crate) values: Values,
+    by_actor: foldhash::HashMap<Box<str>, Vec<u32>>,
 }
 
 /// A part's numbers of each field's values, and the whole dataset's.
@@ -154,30 +175,30 @@ struct Renumbering {
     technique: Vec<u32>,
 }
 
-/// The keys of a run of incidents, with the arena their spans are in and the refs their runs are.
+/// The keys of a run of incidents, with the arena their spans are in.
 #[derive(Debug, Default)]
 struct Piece {
     arena: String,
     keys: Vec<Keys>,
+}
+
+/// The values of a run of incidents, with the refs their runs are.
+#[derive(Debug, Default)]
+struct FacetPiece {
+    keys: Vec<FacetKeys>,
     refs: Vec<u32>,
 }
 
-/// One incident's keys, with the text and the refs they point into.
+/// One incident's keys, with the text they point into.
 #[derive(Clone, Copy)]
 pub(crate) struct Entry<'i> {
     keys: &'i Keys,
     arena: &'i str,
-    refs: &'i [u32],
 }
 
 impl<'i> Entry<'i> {
     pub(crate) fn text(&self, span: Span) -> &'i str {
         &self.arena[span.range()]
-    }
-
-    /// The values a run of refs names.
-    pub(crate) fn refs(&self, refs: Refs) -> &'i [u32] {
-        &self.refs[refs.range()]
     }
 }
 
@@ -185,6 +206,28 @@ impl Deref for Entry<'_> {
     type Target = Keys;
 
     fn deref(&self) -> &Keys {
+        self.keys
+    }
+}
+
+/// One incident's values, with the refs they point into.
+#[derive(Clone, Copy)]
+pub(crate) struct FacetEntry<'i> {
+    keys: &'i FacetKeys,
+    refs: &'i [u32],
+}
+
+impl<'i> FacetEntry<'i> {
+    /// The values a run of refs names.
+    pub(crate) fn refs(&self, refs: Refs) -> &'i [u32] {
+        &self.refs[refs.range()]
+    }
+}
+
+impl Deref for FacetEntry<'_> {
+    type Target = FacetKeys;
+
+    fn deref(&self) -> &FacetKeys {
         self.keys
     }
 }
@@ -214,58 +257,22 @@ type ActorKey<'a> = (&'a str, &'a [Str], ActorType);
 /// `true` and the id for an ATT&CK technique; `false` and the name for another framework's.
 type TechniqueKey<'a> = (bool, &'a str);
 
-/// The keys of a run of incidents, made on one thread. Spans are within its own arena; values are
-/// numbered within the part, and renumbered when the parts are joined.
-#[derive(Default)]
-struct Part<'a> {
+/// The keys of a run of incidents, made on one thread, with the arena their spans are in.
+struct Part {
     arena: String,
     keys: Vec<Keys>,
-    refs: Vec<u32>,
-    locations: Dict<&'a str>,
-    industries: Dict<&'a str>,
-    tags: Dict<&'a str>,
-    actors: Dict<ActorKey<'a>>,
-    /// Actors already numbered, by where they are in memory: loaders share one actor between the
-    /// incidents that name it, and a pointer is quicker to look up than names and aliases.
-    shared_actors: foldhash::HashMap<usize, u32>,
-    techniques: Dict<TechniqueKey<'a>>,
-    /// For each actor of `actors`, the incidents (dataset indices) that name it.
-    postings: Vec<Vec<u32>>,
 }
 
-impl<'a> Part<'a> {
-    fn build(incidents: &'a [Incident], first: usize) -> Self {
+impl Part {
+    fn build(incidents: &[Incident]) -> Piece {
         // Most of the arena is victims and names; guessing its size spares regrowing it.
         let guess: usize = incidents.iter().map(|i| i.victim.len() + 16).sum();
-        let mut part = Part {
-            arena: String::with_capacity(guess),
-            keys: Vec::with_capacity(incidents.len()),
-            refs: Vec::with_capacity(incidents.len() * 8),
-            ..Part::default()
-        };
-        for (n, inc) in incidents.iter().enumerate() {
-            let keys = part.keys_of(inc, (first + n) as u32);
+        let mut part = Part { arena: String::with_capacity(guess), keys: Vec::with_capacity(incidents.len()) };
+        for inc in incidents {
+            let keys = part.keys_of(inc);
             part.keys.push(keys);
         }
-        part
-    }
-
-    /// The part's keys and refs, numbered for the whole dataset.
-    fn into_piece(self, r: &Renumbering) -> Piece {
-        let Part { arena, mut keys, mut refs, .. } = self;
-        let renumber = |ids: &[u32], run: Refs, refs: &mut [u32]| {
-            for n in &mut refs[run.range()] {
-                *n = ids[*n as usize];
-            }
-        };
-        for k in &mut keys {
-            k.location = if k.location == NONE { NONE } else { r.place[k.location as usize] };
-            k.industry = if k.industry == NONE { NONE } else { r.industry[k.industry as usize] };
-            renumber(&r.tag, k.tags, &mut refs);
-            renumber(&r.actor, k.actors, &mut refs);
-            renumber(&r.technique, k.ttps, &mut refs);
-        }
-        Piece { arena, keys, refs }
+        Piece { arena: part.arena, keys: part.keys }
     }
 
     fn span(&self, start: usize) -> Span {
@@ -301,14 +308,76 @@ impl<'a> Part<'a> {
         }
     }
 
+    fn keys_of(&mut self, inc: &Incident) -> Keys {
+        let (victim_as_written, victim) = self.push_both(&inc.victim);
+        let (name_as_written, name) = inc.name.as_deref().map_or_else(Default::default, |n| self.push_both(n));
+        let motives = inc.motives.iter().fold(0u16, |bits, m| bits | 1 << motive_bit(*m));
+        let cia = inc.cia.as_ref().map_or(0, |c| {
+            use crate::model::Impact::Affected;
+            (c.confidentiality == Affected) as u8
+                | ((c.integrity == Affected) as u8) << 1
+                | ((c.availability == Affected) as u8) << 2
+        });
+        Keys { victim_as_written, name_as_written, victim, name, motives, cia, year: inc.date.year }
+    }
+}
+
+/// The values of a run of incidents, made on one thread. Values are numbered within the part, and
+/// renumbered when the parts are joined.
+#[derive(Default)]
+struct FacetPart<'a> {
+    keys: Vec<FacetKeys>,
+    refs: Vec<u32>,
+    locations: Dict<&'a str>,
+    industries: Dict<&'a str>,
+    tags: Dict<&'a str>,
+    actors: Dict<ActorKey<'a>>,
+    /// Actors already numbered, by where they are in memory: loaders share one actor between the
+    /// incidents that name it, and a pointer is quicker to look up than names and aliases.
+    shared_actors: foldhash::HashMap<usize, u32>,
+    techniques: Dict<TechniqueKey<'a>>,
+    /// For each actor of `actors`, the incidents (dataset indices) that name it.
+    postings: Vec<Vec<u32>>,
+}
+
+impl<'a> FacetPart<'a> {
+    fn build(incidents: &'a [Incident], first: usize) -> Self {
+        let mut part = FacetPart {
+            keys: Vec::with_capacity(incidents.len()),
+            refs: Vec::with_capacity(incidents.len() * 8),
+            ..FacetPart::default()
+        };
+        for (n, inc) in incidents.iter().enumerate() {
+            let keys = part.keys_of(inc, (first + n) as u32);
+            part.keys.push(keys);
+        }
+        part
+    }
+
+    /// The part's keys and refs, numbered for the whole dataset.
+    fn into_piece(self, r: &Renumbering) -> FacetPiece {
+        let FacetPart { mut keys, mut refs, .. } = self;
+        let renumber = |ids: &[u32], run: Refs, refs: &mut [u32]| {
+            for n in &mut refs[run.range()] {
+                *n = ids[*n as usize];
+            }
+        };
+        for k in &mut keys {
+            k.location = if k.location == NONE { NONE } else { r.place[k.location as usize] };
+            k.industry = if k.industry == NONE { NONE } else { r.industry[k.industry as usize] };
+            renumber(&r.tag, k.tags, &mut refs);
+            renumber(&r.actor, k.actors, &mut refs);
+            renumber(&r.technique, k.ttps, &mut refs);
+        }
+        FacetPiece { keys, refs }
+    }
+
     /// The refs pushed since `start`.
     fn refs_from(&self, start: usize) -> Refs {
         Refs { start: start as u32, len: (self.refs.len() - start) as u32 }
     }
 
-    fn keys_of(&mut self, inc: &'a Incident, at: u32) -> Keys {
-        let (victim_as_written, victim) = self.push_both(&inc.victim);
-        let (name_as_written, name) = inc.name.as_deref().map_or_else(Default::default, |n| self.push_both(n));
+    fn keys_of(&mut self, inc: &'a Incident, at: u32) -> FacetKeys {
         let location = inc.location.as_deref().map_or(NONE, |l| self.locations.id(l));
         let industry = inc.industry.as_deref().map_or(NONE, |i| self.industries.id(i));
         let start = self.refs.len();
@@ -345,27 +414,7 @@ impl<'a> Part<'a> {
             self.refs.push(id);
         }
         let ttps = self.refs_from(start);
-        let motives = inc.motives.iter().fold(0u16, |bits, m| bits | 1 << motive_bit(*m));
-        let cia = inc.cia.as_ref().map_or(0, |c| {
-            use crate::model::Impact::Affected;
-            (c.confidentiality == Affected) as u8
-                | ((c.integrity == Affected) as u8) << 1
-                | ((c.availability == Affected) as u8) << 2
-        });
-        Keys {
-            victim_as_written,
-            name_as_written,
-            victim,
-            name,
-            location,
-            industry,
-            tags,
-            actors,
-            ttps,
-            motives,
-            cia,
-            year: inc.date.year,
-        }
+        FacetKeys { location, industry, tags, actors, ttps }
     }
 }
 
@@ -400,7 +449,6 @@ impl Index {
     /// The index of the dataset; `ids`, the incidents by id hash, if the load kept them.
     pub fn build(dataset: &Dataset, ids: Option<IdHashes>) -> Self {
         let incidents = &dataset.incidents;
-        let catalog = &dataset.catalog;
         let threads = if incidents.len() < PARALLEL_FROM {
             1
         } else {
@@ -411,8 +459,13 @@ impl Index {
         let per_thread = incidents.len().div_ceil(threads).max(1);
         let shift = if threads == 1 { per_thread.next_power_of_two() } else { 1 << per_thread.ilog2() }.ilog2();
         let chunk = 1usize << shift;
-        // The parts are made side by side; the orders, which need every incident, meanwhile.
-        let (parts, by_date) = std::thread::scope(|s| {
+        // The parts are made side by side; the orders and the ids, which need every incident,
+        // meanwhile.
+        let (pieces, by_date, by_id) = std::thread::scope(|s| {
+            let by_id = s.spawn(|| match ids {
+                Some(ids) if ids.len() == incidents.len() => ids,
+                _ => IdHashes::of(incidents, |i| i.id.as_ref()),
+            });
             let dates = s.spawn(|| {
                 // Sorted as numbers, each with its place: newest first (the date's key inverted),
                 // ties in dataset order. Comparing dates through the incidents would visit them
@@ -422,24 +475,23 @@ impl Index {
                 dated.sort_unstable();
                 dated.into_iter().map(|d| d as u32).collect::<Vec<u32>>()
             });
-            let parts = crate::parallel::in_runs(incidents, chunk, |first, run| Part::build(run, first));
+            let pieces = crate::parallel::in_runs(incidents, chunk, |_, run| Part::build(run));
             // A panic while sorting is a bug: it reaches the caller, as one in a part does,
             // rather than leaving an index with no date order.
-            (parts, dates.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            let by_date = dates.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (pieces, by_date, by_id.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         });
-        // Incidents by id need only the incidents: found beside the merging of the parts.
-        let (mut index, by_id) = std::thread::scope(|s| {
-            let ids = s.spawn(|| match ids {
-                Some(ids) if ids.len() == incidents.len() => ids,
-                _ => IdHashes::of(incidents, |i| i.id.as_ref()),
-            });
-            let index = merge(parts, catalog, shift, incidents.len());
-            (index, ids.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-        });
-        index.by_id = by_id;
-        index.date_rank = ranks(&by_date);
-        index.by_date = by_date;
-        index
+        Index {
+            pieces,
+            shift,
+            count: incidents.len(),
+            facets: OnceLock::new(),
+            by_id,
+            date_rank: ranks(&by_date),
+            by_date,
+            victim_rank: OnceLock::new(),
+            loss_rank: OnceLock::new(),
+        }
     }
 
     /// The incident with this id.
@@ -451,7 +503,7 @@ impl Index {
     pub(crate) fn entry(&self, index: u32) -> Entry<'_> {
         let index = index as usize;
         let piece = &self.pieces[index >> self.shift];
-        Entry { keys: &piece.keys[index & ((1 << self.shift) - 1)], arena: &piece.arena, refs: &piece.refs }
+        Entry { keys: &piece.keys[index & ((1 << self.shift) - 1)], arena: &piece.arena }
     }
 
     /// Incidents newest first.
@@ -495,9 +547,24 @@ impl Index {
     }
 }
 
-/// The parts' keys, renumbered for the whole dataset, in one index.
-fn merge(parts: Vec<Part<'_>>, catalog: &crate::model::Catalog, shift: u32, count: usize) -> Index {
-    let mut index = Index { shift, count, ..Default::default() };
+impl Facets {
+    /// Made on every core, in runs of `1 << shift` incidents as the index's keys are.
+    fn build(dataset: &Dataset, shift: u32) -> Self {
+        let parts = crate::parallel::in_runs(&dataset.incidents, 1 << shift, |first, run| FacetPart::build(run, first));
+        merge(parts, &dataset.catalog, shift)
+    }
+
+    /// An incident's values.
+    pub(crate) fn entry(&self, index: u32) -> FacetEntry<'_> {
+        let index = index as usize;
+        let piece = &self.pieces[index >> self.shift];
+        FacetEntry { keys: &piece.keys[index & ((1 << self.shift) - 1)], refs: &piece.refs }
+    }
+}
+
+/// The parts' values, renumbered for the whole dataset, in one index.
+fn merge(parts: Vec<FacetPart<'_>>, catalog: &crate::model::Catalog, shift: u32) -> Facets {
+    let mut index = Facets { shift, ..Default::default() };
     let mut renumbered = Vec::with_capacity(parts.len());
     let lower = |s: &str| s.to_lowercase().into_boxed_str();
     let (mut locations, mut industries, mut tags) = (Numbering::new(), Numbering::new(), Numbering::new());

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
 use nucleo_matcher::{Config, Utf32Str};
 
-use super::index::{ActorKeys, Corpus, NONE, Span, TechniqueKeys, Values, motive_bit};
+use super::index::{ActorKeys, Corpus, NONE, Span, TechniqueKeys, motive_bit};
 use super::parse::{CiaPart, Field, Query, TermKind, looks_like_technique_id};
 use crate::model::Motive;
 
@@ -106,13 +106,12 @@ impl Matcher {
     /// of its field.
     pub fn for_corpus(query: Query, corpus: &Corpus) -> Self {
         let mut m = Self::new(query);
-        let values = &corpus.index.values;
         m.verdicts = m
             .query
             .terms
             .iter()
             .map(|t| match &t.kind {
-                TermKind::Field { field, value, exact } => verdicts(values, *field, value, *exact),
+                TermKind::Field { field, value, exact } => verdicts(corpus, *field, value, *exact),
                 _ => None,
             })
             .collect();
@@ -216,9 +215,12 @@ fn field_matches(
     value: &str,
     exact: bool,
 ) -> bool {
-    let idx = &corpus.index;
-    let keys = idx.entry(index);
-    let values = &idx.values;
+    let keys = corpus.index.entry(index);
+    // Only the filters on the fields that repeat read their index (asking for it makes it).
+    let facet = || {
+        let facets = corpus.facets();
+        (facets.entry(index), &facets.values)
+    };
     let test = |text: &str| if exact { text == value } else { text.contains(value) };
     let take = |id: u32, check: &dyn Fn(usize) -> bool| match verdicts {
         Some(Verdicts::Values(v)) => v.get(id as usize).copied().unwrap_or(false),
@@ -237,14 +239,25 @@ fn field_matches(
             };
             keys.motives & mask != 0
         }
-        Field::Country => keys.location != NONE && take(keys.location, &|i| test(&values.locations[i])),
-        Field::Industry => keys.industry != NONE && take(keys.industry, &|i| test(&values.industries[i])),
-        Field::Tag => keys.refs(keys.tags).iter().any(|&t| take(t, &|i| test(&values.tags[i]))),
+        Field::Country => {
+            let (f, values) = facet();
+            f.location != NONE && take(f.location, &|i| test(&values.locations[i]))
+        }
+        Field::Industry => {
+            let (f, values) = facet();
+            f.industry != NONE && take(f.industry, &|i| test(&values.industries[i]))
+        }
+        Field::Tag => {
+            let (f, values) = facet();
+            f.refs(f.tags).iter().any(|&t| take(t, &|i| test(&values.tags[i])))
+        }
         Field::Actor => {
-            keys.refs(keys.actors).iter().any(|&a| take(a, &|i| actor_matches(&values.actors[i], value, exact)))
+            let (f, values) = facet();
+            f.refs(f.actors).iter().any(|&a| take(a, &|i| actor_matches(&values.actors[i], value, exact)))
         }
         Field::Ttp => {
-            keys.refs(keys.ttps).iter().any(|&t| take(t, &|i| technique_matches(&values.techniques[i], value, exact)))
+            let (f, values) = facet();
+            f.refs(f.ttps).iter().any(|&t| take(t, &|i| technique_matches(&values.techniques[i], value, exact)))
         }
         Field::Text => {
             let inc = corpus.incident(index);
@@ -257,17 +270,22 @@ fn field_matches(
 }
 
 /// A filter's verdict on every distinct value of its field.
-fn verdicts(values: &Values, field: Field, value: &str, exact: bool) -> Option<Verdicts> {
+fn verdicts(corpus: &Corpus, field: Field, value: &str, exact: bool) -> Option<Verdicts> {
     let test = |text: &str| if exact { text == value } else { text.contains(value) };
     let over = |texts: &[Box<str>]| Verdicts::Values(texts.iter().map(|t| test(t)).collect());
+    let values = match field {
+        Field::Motive => return Some(Verdicts::Motives(motive_mask(value, exact))),
+        Field::Id | Field::Name | Field::Text => return None,
+        // Asking for the values makes their index.
+        Field::Country | Field::Industry | Field::Tag | Field::Actor | Field::Ttp => &corpus.facets().values,
+    };
     Some(match field {
         Field::Country => over(&values.locations),
         Field::Industry => over(&values.industries),
         Field::Tag => over(&values.tags),
         Field::Actor => Verdicts::Values(values.actors.iter().map(|a| actor_matches(a, value, exact)).collect()),
         Field::Ttp => Verdicts::Values(values.techniques.iter().map(|t| technique_matches(t, value, exact)).collect()),
-        Field::Motive => Verdicts::Motives(motive_mask(value, exact)),
-        Field::Id | Field::Name | Field::Text => return None,
+        Field::Motive | Field::Id | Field::Name | Field::Text => return None,
     })
 }
 
