@@ -250,8 +250,8 @@ fn event_loop(
 /// Whether the next frame waits for a search's answer (see `ECHO_WAIT`).
 #[derive(Default)]
 struct Echo {
-    /// The newest search asked for.
-    asked: Option<(u64, Query)>,
+    /// The newest search asked for, and its limit.
+    asked: Option<(u64, Query, Option<usize>)>,
     /// The last search answered in full, and how many incidents it matched.
     answered: Option<(Query, usize)>,
     /// Until when the next frame waits.
@@ -264,15 +264,17 @@ impl Echo {
             self.answered.as_ref().is_some_and(|(query, hits)| *hits <= QUICK_UP_TO && request.query.narrows(query));
         // The first deadline stands: keys typed in a stream never put the echo off.
         self.until = if quick { self.until.or(Some(now + ECHO_WAIT)) } else { None };
-        self.asked = Some((request.generation, request.query.clone()));
+        self.asked = Some((request.generation, request.query.clone(), request.limit));
     }
 
     fn saw(&mut self, msg: &Msg) {
         if let Msg::Search(update) = msg
             && update.complete
-            && let Some((_, query)) = self.asked.take_if(|(generation, _)| *generation == update.generation)
+            && let Some((_, query, limit)) = self.asked.take_if(|(generation, ..)| *generation == update.generation)
         {
-            self.answered = Some((query, update.hits.len()));
+            // Hits cut to the limit do not say how many matched.
+            let cut = limit.is_some_and(|limit| update.hits.len() >= limit);
+            self.answered = Some((query, if cut { usize::MAX } else { update.hits.len() }));
         }
     }
 
@@ -525,6 +527,11 @@ mod tests {
         // A letter taken away widens the search: drawn at once.
         echo.saw(&answer(5, 5, true));
         echo.asked(&request(6, "summ"), t);
+        assert_eq!(echo.held(true, t), None);
+        // Hits cut to a limit may hide a large answer.
+        echo.asked(&SearchRequest { limit: Some(5), ..request(7, "s") }, t);
+        echo.saw(&answer(7, 5, true));
+        echo.asked(&SearchRequest { limit: Some(5), ..request(8, "su") }, t);
         assert_eq!(echo.held(true, t), None);
     }
 }
