@@ -501,9 +501,9 @@ impl Index {
 
     /// An incident's keys.
     pub(crate) fn entry(&self, index: u32) -> Entry<'_> {
-        let index = index as usize;
-        let piece = &self.pieces[index >> self.shift];
-        Entry { keys: &piece.keys[index & ((1 << self.shift) - 1)], arena: &piece.arena }
+        let (run, at) = place(index, self.shift);
+        let piece = &self.pieces[run];
+        Entry { keys: &piece.keys[at], arena: &piece.arena }
     }
 
     /// Incidents newest first.
@@ -556,9 +556,9 @@ impl Facets {
 
     /// An incident's values.
     pub(crate) fn entry(&self, index: u32) -> FacetEntry<'_> {
-        let index = index as usize;
-        let piece = &self.pieces[index >> self.shift];
-        FacetEntry { keys: &piece.keys[index & ((1 << self.shift) - 1)], refs: &piece.refs }
+        let (run, at) = place(index, self.shift);
+        let piece = &self.pieces[run];
+        FacetEntry { keys: &piece.keys[at], refs: &piece.refs }
     }
 }
 
@@ -643,6 +643,12 @@ fn merge(parts: Vec<FacetPart<'_>>, catalog: &crate::model::Catalog, shift: u32)
     }
     index.by_actor = by_actor;
     index
+}
+
+/// Which run of `1 << shift` incidents an incident is in, and where in that run.
+fn place(index: u32, shift: u32) -> (usize, usize) {
+    let index = index as usize;
+    (index >> shift, index & ((1 << shift) - 1))
 }
 
 /// The position of each incident in an order.
