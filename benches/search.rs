@@ -31,6 +31,10 @@ mod generator;
 
 const SEED: u64 = 7;
 
+// The binary's allocator, so that the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn sizes() -> Vec<usize> {
     std::env::var("INCIDENTS_BENCH_SIZES")
         .ok()

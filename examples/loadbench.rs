@@ -8,6 +8,10 @@ use std::time::Instant;
 
 use incidents::load::{self, LoadOptions, NativeReading};
 
+// The binary's allocator, so that the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut paths = Vec::new();
     let mut careful = false;

@@ -7,8 +7,7 @@ use incidents::cli::{self, Cli, Command, Failure};
 use incidents::tui::{self, Exit};
 use incidents::ui::Theme;
 
-// A load of a big file faulted in its heap 4 KB at a time; mimalloc backs the heap with huge pages
-// where the kernel allows it (README.md, Performance, has the figures).
+// Huge pages for the heap: a big load faulted its heap in 4 KB at a time (README.md, Performance).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
