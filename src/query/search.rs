@@ -220,7 +220,7 @@ pub(crate) fn run(
         return None;
     }
 
-    let matched: Vec<u32> = gathered.iter().map(|h| h.index).collect();
+    let matched = in_dataset_order(&gathered, corpus.len());
     let mut hits = gathered;
     let limit = request.limit.unwrap_or(usize::MAX);
     if !in_order || request.reverse {
@@ -246,6 +246,30 @@ pub(crate) fn run(
     }
     hits.truncate(limit);
     Some((hits, matched))
+}
+
+/// The incidents hit, in dataset order, for the next query that narrows this one. Hits found in
+/// another order (a filter visits incidents newest first) would have the next query read the
+/// index's keys and the text all over memory: after the empty query, the first letter typed over a
+/// million records took twice as long. A bit per incident puts them back in order in one pass.
+fn in_dataset_order(hits: &[Hit], len: usize) -> Vec<u32> {
+    let mut matched: Vec<u32> = hits.iter().map(|h| h.index).collect();
+    if matched.is_sorted() {
+        return matched;
+    }
+    let mut bits = vec![0u64; len.div_ceil(64)];
+    for &i in &matched {
+        bits[i as usize / 64] |= 1 << (i % 64);
+    }
+    matched.clear();
+    for (word, &b) in bits.iter().enumerate() {
+        let mut b = b;
+        while b != 0 {
+            matched.push(word as u32 * 64 + b.trailing_zeros());
+            b &= b - 1;
+        }
+    }
+    matched
 }
 
 /// The order of results as one integer per hit, so that sorting compares integers only. Every key
@@ -289,5 +313,20 @@ impl<'a> Ranking<'a> {
         self.select(hits, n);
         hits.truncate(n);
         hits.sort_unstable_by_key(|h| self.key(h));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hits_found_out_of_order_are_handed_on_in_dataset_order() {
+        let hits = |at: &[u32]| at.iter().map(|&index| Hit { index, score: -1 }).collect::<Vec<_>>();
+        // Across words of the bit set, at both ends of a word, and the last incident.
+        assert_eq!(in_dataset_order(&hits(&[70, 3, 64, 0, 129, 63]), 130), [0, 3, 63, 64, 70, 129]);
+        assert_eq!(in_dataset_order(&hits(&[5, 1]), 6), [1, 5]);
+        assert_eq!(in_dataset_order(&hits(&[1, 5, 9]), 10), [1, 5, 9]);
+        assert!(in_dataset_order(&[], 0).is_empty());
     }
 }
